@@ -1,0 +1,203 @@
+"""The data that flows through the pipeline, as pydantic models.
+
+``SourceFile`` (what the watcher saw) -> ``Document`` (parse: text and the metadata the format
+carried) -> ``Article`` (normalise: clean body and news metadata) -> ``DedupResult`` (dedupe)
+-> ``Enrichment`` (enrich) -> ``Record`` (what the sink writes). A file that cannot become a
+record becomes a ``FailureRecord`` instead: every input ends as one or the other.
+
+Field names of ``Record`` and ``FailureRecord`` are read by other tools; the JSON Schema in
+``schema/record.schema.json`` is generated from them and a test keeps it in step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Format = Literal["txt", "html", "json", "jsonl", "md"]
+DedupStatus = Literal["unique", "exact_duplicate", "near_duplicate"]
+EnrichLevel = Literal["full", "fast", "off"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def record_id(sha256: str, line: int | None = None) -> str:
+    """A record's id: the same input gives the same id, so re-processing never duplicates.
+
+    A file holding one article is named by its content hash; one line of a JSONL file by the
+    file's hash and the line number.
+    """
+    if line is None:
+        return sha256[:24]
+    return hashlib.sha256(f"{sha256}:{line}".encode()).hexdigest()[:24]
+
+
+class SourceFile(_Model):
+    """An input file as the watcher (or `ingest process`) found it."""
+
+    name: str = Field(description="File name as dropped (never used to name outputs).")
+    path: str = Field(description="Path relative to the inbox (or as given to `ingest process`).")
+    sha256: str = Field(description="SHA-256 of the file's bytes.")
+    size: int = Field(description="Size in bytes.")
+    received_at: datetime = Field(description="When the file was found ready (UTC).")
+    format: Format | None = Field(None, description="Format decided by content and extension.")
+    encoding: str | None = Field(None, description="Text encoding detected (`utf-8`, `cp1252`, ...).")
+    compression: Literal["gzip"] | None = Field(None, description="Compression the file had.")
+    line: int | None = Field(None, description="1-based line number, for a record from a JSONL file.")
+
+
+class Document(_Model):
+    """Text decoded from a file, with whatever metadata its format carried (parse stage)."""
+
+    text: str = Field(description="Decoded text (for HTML: the extracted main text).")
+    format: Format
+    encoding: str
+    compression: Literal["gzip"] | None = None
+    line: int | None = Field(None, description="JSONL line this document came from.")
+    title: str | None = None
+    subtitle: str | None = None
+    url: str | None = None
+    published: str | None = Field(None, description="Date string as the format gave it.")
+    authors: list[str] = Field(default_factory=list)
+    site: str | None = Field(None, description="Publisher or source name the format gave.")
+    language: str | None = None
+
+
+class Article(_Model):
+    """A normalised article: clean body and news metadata (normalise stage)."""
+
+    title: str | None = None
+    subtitle: str | None = None
+    url: str | None = None
+    site: str | None = None
+    published_at: datetime | None = None
+    dateline: str | None = Field(None, description="Place the story was filed from ('KYIV').")
+    agencies: list[str] = Field(default_factory=list, description="Wire agencies credited.")
+    authors: list[str] = Field(default_factory=list)
+    language: str | None = Field(None, description="ISO 639-1 code of the body's language.")
+    body: str = ""
+    word_count: int = 0
+    boilerplate: list[str] = Field(
+        default_factory=list, description="Every line removed from the body, for audit."
+    )
+
+
+class DedupResult(_Model):
+    status: DedupStatus = "unique"
+    duplicate_of: str | None = Field(None, description="Id of the first-seen record.")
+    similarity: float | None = Field(
+        None, description="Estimated similarity to that record (1.0 for an exact duplicate)."
+    )
+
+
+class Entity(_Model):
+    name: str = Field(description="Canonical name.")
+    type: str = Field(description="person | organization | location | other spaCy label.")
+    surface_forms: list[str] = Field(default_factory=list)
+    mentions: int = 0
+    offsets: list[tuple[int, int]] = Field(
+        default_factory=list, description="Character offsets [start, end) in `body`."
+    )
+    country_code: str | None = Field(None, description="ISO 3166-1 alpha-2, for places.")
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+class Entities(_Model):
+    persons: list[Entity] = Field(default_factory=list)
+    organizations: list[Entity] = Field(default_factory=list)
+    locations: list[Entity] = Field(default_factory=list)
+    other: list[Entity] = Field(default_factory=list, description="Events, products, groups...")
+
+
+class Quote(_Model):
+    text: str
+    speaker: str | None = Field(None, description="Canonical name of who said it, if known.")
+    offset: tuple[int, int] | None = None
+
+
+class Amount(_Model):
+    text: str = Field(description="As written ('US$800 billion').")
+    value: float
+    kind: Literal["money", "count"] = "money"
+    currency: str | None = Field(None, description="ISO 4217 code, for money.")
+    unit: str | None = Field(None, description="What is counted ('casualties'), for counts.")
+    offset: tuple[int, int] | None = None
+
+
+class DateMention(_Model):
+    text: str
+    date: str = Field(description="ISO 8601 date, resolved relative to `published_at`.")
+    offset: tuple[int, int] | None = None
+
+
+class Tone(_Model):
+    score: float = Field(description="Compound tone from -1 (negative) to +1 (positive).")
+    positive: float = 0.0
+    negative: float = 0.0
+    neutral: float = 0.0
+
+
+class Enrichment(_Model):
+    level: EnrichLevel = "off"
+    entities: Entities = Field(default_factory=Entities)
+    quotes: list[Quote] = Field(default_factory=list)
+    amounts: list[Amount] = Field(default_factory=list)
+    dates: list[DateMention] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+    summary: str | None = None
+    tone: Tone | None = None
+
+
+class PipelineInfo(_Model):
+    version: str
+    enrich: EnrichLevel = "off"
+    timings_ms: dict[str, float] = Field(default_factory=dict, description="Per-stage wall time.")
+
+
+class Record(_Model):
+    """One article, clean, deduplicated and enriched: what `<records>/<id>.json` holds."""
+
+    id: str
+    source: SourceFile
+    url: str | None = None
+    site: str | None = None
+    title: str | None = None
+    subtitle: str | None = None
+    published_at: datetime | None = None
+    dateline: str | None = None
+    agencies: list[str] = Field(default_factory=list)
+    authors: list[str] = Field(default_factory=list)
+    language: str | None = None
+    body: str
+    word_count: int
+    boilerplate: list[str] = Field(default_factory=list)
+    dedup: DedupResult = Field(default_factory=DedupResult)
+    entities: Entities = Field(default_factory=Entities)
+    quotes: list[Quote] = Field(default_factory=list)
+    amounts: list[Amount] = Field(default_factory=list)
+    dates: list[DateMention] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+    summary: str | None = None
+    tone: Tone | None = None
+    pipeline: PipelineInfo
+
+
+class ErrorInfo(_Model):
+    type: str = Field(description="Short machine-readable kind ('too_large', 'not_text', ...).")
+    message: str = Field(description="One line a person can act on.")
+
+
+class FailureRecord(_Model):
+    """An input that could not become a record: what `<records>/_failed/<id>.json` holds."""
+
+    id: str
+    source: SourceFile
+    error: ErrorInfo
+    failed_at: datetime
+    pipeline: PipelineInfo

