@@ -25,7 +25,7 @@ from ..models import (
     record_id,
 )
 from ..settings import Settings
-from .dedupe import DedupIndex, fingerprint
+from .dedupe import DedupIndex
 from .enrich import enrich
 from .normalise import normalise
 from .parse import parse
@@ -83,9 +83,11 @@ def process_document(
     except BadInput as exc:
         return failure(src, exc, settings.enrich)
     with timer.stage("dedupe"):
-        dedup = index.check_and_insert(fingerprint(article), rid)
+        dedup = index.check_and_insert(index.fingerprint(article), rid)
     with timer.stage("enrich"):
-        enrichment = enrich(article, settings.enrich)
+        enrichment = enrich(
+            article, settings.enrich, spacy_model=settings.spacy_model, alias_file=settings.alias_file
+        )
     return Record(
         id=rid,
         source=src,

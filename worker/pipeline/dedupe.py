@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from redis import Redis
 
 from ..models import Article, DedupResult
+from ..settings import Settings
 
 _FOLD = str.maketrans({
     "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
@@ -58,6 +59,14 @@ class DedupIndex:
         self.ttl = ttl
         self.prefix = prefix
         self._script = redis.register_script(_CHECK_AND_INSERT)
+
+    @classmethod
+    def from_settings(cls, redis: Redis, settings: Settings) -> DedupIndex:
+        return cls(redis, ttl=settings.dedup_ttl)
+
+    def fingerprint(self, article: Article) -> Fingerprint:
+        """The article's fingerprint with this index's parameters (pure: no Redis)."""
+        return fingerprint(article)
 
     def check_and_insert(self, fp: Fingerprint, record_id: str) -> DedupResult:
         first = self._script(keys=[f"{self.prefix}:exact:{fp.exact}"], args=[record_id, self.ttl])
