@@ -1,0 +1,299 @@
+"""`ingest`: run the service, or parts of it, or process files once.
+
+Every option is also a setting (env var `INGEST_...`); an option given on the command line
+is written to the environment first, so child processes (the worker) see the same settings.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .settings import Settings, get_settings
+
+log = logging.getLogger("ingest")
+
+
+def _settings(**overrides: Any) -> Settings:
+    """Apply command-line overrides to the environment, then read the settings."""
+    for name, value in overrides.items():
+        if value is not None:
+            os.environ[f"INGEST_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+    get_settings.cache_clear()
+    settings = get_settings()
+    from .logs import setup_logging
+
+    setup_logging(settings.log_level, settings.log_json)
+    return settings
+
+
+def _existing_redis(settings: Settings) -> str | None:
+    from .embedded import running_embedded_url
+
+    return settings.redis_url or running_embedded_url(settings.state_dir)
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    def handler(signum: int, _frame: Any) -> None:
+        log.info("stopping (%s)", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+@click.group()
+@click.version_option(package_name="article-ingest")
+def main() -> None:
+    """Ingest news article files: watched folder -> Redis/Celery workers -> JSON records."""
+
+
+@main.command()
+@click.option("--inbox", type=click.Path(path_type=Path), help="Folder to watch [INGEST_INBOX].")
+@click.option("--records", "records_dir", type=click.Path(path_type=Path), help="Records folder [INGEST_RECORDS_DIR].")
+@click.option("--polling/--no-polling", default=None, help="Polling observer [INGEST_POLLING].")
+@click.option("--concurrency", type=int, help="Worker processes [INGEST_CONCURRENCY].")
+def run(inbox: Path | None, records_dir: Path | None, polling: bool | None, concurrency: int | None) -> None:
+    """Run everything: Redis (embedded unless INGEST_REDIS_URL is set), a worker, the watcher."""
+    settings = _settings(inbox=inbox, records_dir=records_dir, polling=polling, concurrency=concurrency)
+    from .embedded import EmbeddedRedis, die_with_parent
+
+    server = None
+    url = _existing_redis(settings)
+    if url is None:
+        server = EmbeddedRedis(settings.state_dir)
+        url = server.start()
+    os.environ["INGEST_REDIS_URL"] = url
+    stop = threading.Event()
+    _stop_on_signals(stop)
+
+    def start_worker() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "worker.cli", "worker"],
+            preexec_fn=die_with_parent,
+            start_new_session=True,  # we, not the terminal, decide when it stops
+        )
+
+    worker = start_worker()
+    watch_thread = threading.Thread(target=_watch, args=(settings, url, stop), name="watcher", daemon=True)
+    watch_thread.start()
+    log.info("inbox %s -> records %s (Ctrl-C stops everything)", settings.inbox.resolve(), settings.records_dir.resolve())
+    try:
+        while not stop.wait(0.5):
+            if worker.poll() is not None:
+                log.error("the worker exited (code %s); starting it again", worker.returncode)
+                worker = start_worker()
+            if not watch_thread.is_alive():
+                log.error("the watcher stopped; shutting down")
+                break
+    finally:
+        stop.set()
+        watch_thread.join(timeout=10)
+        _terminate(worker, "worker")
+        if server is not None:
+            server.stop()
+        log.info("stopped")
+
+
+def _terminate(process: subprocess.Popen[bytes], name: str, timeout: float = 20.0) -> None:
+    """Warm shutdown (finish the tasks in hand), then kill what does not go."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        log.warning("%s did not stop within %ss; killing it", name, timeout)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _watch(settings: Settings, url: str, stop: threading.Event) -> None:
+    from .celery_app import use_broker
+    from .redis_client import connect
+    from .tasks import process_file
+    from .watcher import Watcher
+
+    use_broker(url)
+    client = connect(url, wait=float("inf"))
+
+    def send(message: dict[str, Any]) -> None:
+        process_file.apply_async(args=[message], queue=settings.queue)
+
+    Watcher(settings, client, send).run(stop)
+
+
+@main.command()
+@click.option("--concurrency", type=int, help="Worker processes [INGEST_CONCURRENCY].")
+@click.option("--events/--no-events", default=False, help="Send task events (for Flower).")
+def worker(concurrency: int | None, events: bool) -> None:
+    """Run a Celery worker (needs INGEST_REDIS_URL, or a running `ingest run`)."""
+    settings = _settings(concurrency=concurrency)
+    url = _existing_redis(settings)
+    if url is None:
+        raise click.ClickException("no Redis: set INGEST_REDIS_URL (or start `ingest run`)")
+    from .celery_app import app, use_broker
+    from .redis_client import connect
+
+    connect(url, wait=float("inf")).close()
+    use_broker(url)
+    argv = [
+        "worker", "--loglevel", settings.log_level, "--concurrency", str(settings.concurrency),
+        "--queues", settings.queue, "-O", "fair", "--without-gossip", "--without-mingle",
+        "--without-heartbeat", "--hostname", f"ingest-{os.getpid()}@%h",
+    ]
+    if events:
+        argv.append("--task-events")
+    app.worker_main(argv)
+
+
+@main.command()
+@click.option("--inbox", type=click.Path(path_type=Path), help="Folder to watch [INGEST_INBOX].")
+@click.option("--polling/--no-polling", default=None, help="Polling observer [INGEST_POLLING].")
+def watch(inbox: Path | None, polling: bool | None) -> None:
+    """Run the watcher alone (workers run elsewhere against the same Redis)."""
+    settings = _settings(inbox=inbox, polling=polling)
+    url = _existing_redis(settings)
+    if url is None:
+        raise click.ClickException("no Redis: set INGEST_REDIS_URL (or start `ingest run`)")
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    _watch(settings, url, stop)
+
+
+@main.command()
+@click.option("--out", "records_dir", type=click.Path(path_type=Path), help="Records folder [INGEST_RECORDS_DIR].")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+def process(records_dir: Path | None, paths: tuple[Path, ...]) -> None:
+    """Process files or folders once (a backfill), with the same pipeline and dedup index."""
+    settings = _settings(records_dir=records_dir)
+    from rich.progress import Progress
+
+    from . import pipeline
+    from .delivery import deliver
+    from .embedded import redis_for
+    from .messages import make_message, read_source
+    from .pipeline.dedupe import DedupIndex
+    from .redis_client import connect
+    from .watcher import is_ignored
+
+    files = [f for f in _walk(paths) if not is_ignored(Path(f.name))]
+    totals: Counter[str] = Counter()
+    with redis_for(settings.redis_url, settings.state_dir) as url:
+        client = connect(url, wait=10)
+        index = DedupIndex.from_settings(client, settings)
+        with Progress(disable=not sys.stderr.isatty(), transient=True) as progress:
+            task = progress.add_task("processing", total=len(files))
+            for path in files:
+                source, data, error = read_source(path, path.parent, settings.max_file_bytes)
+                if error is not None:
+                    outcomes = [pipeline.failure(source, error, settings.enrich)]
+                else:
+                    outcomes = pipeline.run(source, data or b"", index, settings)
+                totals.update(deliver(outcomes, make_message(source, data, error), client, settings))
+                progress.advance(task)
+        client.close()
+    click.echo(
+        f"{len(files)} file(s): {totals['records']} record(s) ({totals['duplicates']} duplicate(s)), "
+        f"{totals['skipped']} duplicate(s) skipped, {totals['failed']} failure(s) -> {settings.records_dir}"
+    )
+    sys.exit(1 if totals["failed"] else 0)
+
+
+def _walk(paths: tuple[Path, ...]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            for dirpath, dirnames, filenames in os.walk(path):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                files += [Path(dirpath) / name for name in sorted(filenames)]
+        else:
+            files.append(path)
+    return files
+
+
+@main.command()
+def status() -> None:
+    """Queue depth, counters and dead letters of the running service."""
+    settings = _settings()
+    url = _existing_redis(settings)
+    if url is None:
+        raise click.ClickException("no Redis is running (start `ingest run`, or set INGEST_REDIS_URL)")
+    from .redis_client import DEAD, STATS, connect, redact
+
+    client = connect(url, wait=5)
+    stats = {k.decode(): int(v) for k, v in client.hgetall(STATS).items()}
+    click.echo(f"redis       {redact(url)}")
+    click.echo(f"queue       {client.llen(settings.queue)} message(s) waiting in '{settings.queue}'")
+    for key in ("queued", "records", "duplicates", "skipped", "failed"):
+        click.echo(f"{key:<11} {stats.get(key, 0)}")
+    click.echo(f"dead        {client.llen(DEAD)} dead letter(s) (`ingest failed list`)")
+
+
+@main.group()
+def failed() -> None:
+    """Dead letters: inputs that became failure records."""
+
+
+@failed.command("list")
+@click.option("--limit", default=50, show_default=True)
+def failed_list(limit: int) -> None:
+    """The newest dead letters: id, file, reason."""
+    import orjson
+
+    from .redis_client import DEAD, connect
+
+    settings = _settings()
+    url = _existing_redis(settings)
+    if url is None:
+        raise click.ClickException("no Redis is running (start `ingest run`, or set INGEST_REDIS_URL)")
+    client = connect(url, wait=5)
+    for raw in client.lrange(DEAD, 0, limit - 1):
+        entry = orjson.loads(raw)
+        click.echo(f"{entry['id']}  {entry['source']['path']}  {entry['error']['type']}: {entry['error']['message']}")
+
+
+@failed.command("retry")
+@click.argument("ids", nargs=-1)
+def failed_retry(ids: tuple[str, ...]) -> None:
+    """Queue dead letters again (all, or the given ids), e.g. after a fix."""
+    import orjson
+
+    from .celery_app import use_broker
+    from .redis_client import DEAD, DEAD_MESSAGE, connect
+    from .tasks import process_file
+
+    settings = _settings()
+    url = _existing_redis(settings)
+    if url is None:
+        raise click.ClickException("no Redis is running (start `ingest run`, or set INGEST_REDIS_URL)")
+    use_broker(url)
+    client = connect(url, wait=5)
+    retried = 0
+    for raw in client.lrange(DEAD, 0, -1):
+        entry = orjson.loads(raw)
+        if ids and entry["id"] not in ids:
+            continue
+        message = client.get(DEAD_MESSAGE + entry["id"])
+        if message is None:
+            click.echo(f"{entry['id']}: its message has expired; drop the file in the inbox again", err=True)
+            continue
+        process_file.apply_async(args=[orjson.loads(message)], queue=settings.queue)
+        client.lrem(DEAD, 1, raw)
+        client.delete(DEAD_MESSAGE + entry["id"])
+        retried += 1
+    click.echo(f"{retried} dead letter(s) queued again")
+
+
+if __name__ == "__main__":
+    main()

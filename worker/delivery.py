@@ -1,0 +1,63 @@
+"""Delivering a file's outcomes: write them, count them, dead-letter the failures.
+
+Shared by the Celery task and `ingest process`, so both behave the same. The "seen" marker
+of the file's content is committed only after its outcomes are on disk: a crash before that
+leaves the message unacknowledged, and it is processed again (idempotently).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Any
+
+import orjson
+import redis
+
+from .models import FailureRecord, Record
+from .redis_client import DEAD, DEAD_MESSAGE, SEEN, STATS
+from .settings import Settings
+from .sinks import write_outcome
+
+log = logging.getLogger(__name__)
+
+Outcome = Record | FailureRecord
+
+
+def deliver(outcomes: list[Outcome], message: dict[str, Any] | None, client: redis.Redis,
+            settings: Settings) -> Counter[str]:
+    """Write ``outcomes`` and update Redis; returns what happened (records, duplicates, ...)."""
+    counts: Counter[str] = Counter()
+    dead: list[FailureRecord] = []
+    for outcome in outcomes:
+        extra = {"file_id": outcome.id, "file": outcome.source.path}
+        if isinstance(outcome, Record):
+            duplicate = outcome.dedup.status != "unique"
+            if duplicate and settings.on_duplicate == "skip":
+                counts["skipped"] += 1
+                log.info("skipped %s: %s of %s", outcome.source.path, outcome.dedup.status,
+                         outcome.dedup.duplicate_of, extra=extra)
+                continue
+            if write_outcome(outcome, settings.records_dir):
+                counts["records"] += 1
+                counts["duplicates"] += duplicate
+                log.info("record %s <- %s (%s)", outcome.id, outcome.source.path, outcome.dedup.status, extra=extra)
+        elif write_outcome(outcome, settings.failed_dir.parent):
+            counts["failed"] += 1
+            dead.append(outcome)
+            log.warning("failed %s: %s", outcome.source.path, outcome.error.message, extra=extra)
+    pipe = client.pipeline(transaction=False)
+    for failure in dead:
+        pipe.lpush(DEAD, orjson.dumps(failure.model_dump(mode="json", exclude={"pipeline"})))
+        if message is not None:
+            pipe.set(DEAD_MESSAGE + failure.id, orjson.dumps(message), ex=settings.idempotency_ttl)
+    for key, value in counts.items():
+        pipe.hincrby(STATS, key, value)
+    if outcomes:
+        pipe.set(SEEN + outcomes[0].source.sha256, "done", ex=settings.idempotency_ttl)
+    pipe.execute()
+    return counts
+
+
+def summary(counts: Counter[str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "nothing new"

@@ -1,0 +1,52 @@
+"""Connecting to Redis, and the keys the service keeps there (one place to read them all)."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import redis
+
+log = logging.getLogger(__name__)
+
+PREFIX = "ingest"
+SEEN = f"{PREFIX}:seen:"          # + sha256 -> "queued" | "done:<record id>" (idempotency)
+STATS = f"{PREFIX}:stats"         # hash of counters: queued, records, duplicates, skipped, failed
+DEAD = f"{PREFIX}:dead"           # list of dead-letter entries (JSON), newest first
+DEAD_MESSAGE = f"{PREFIX}:dead:msg:"  # + failure id -> the original task message, for retry
+
+
+def connect(url: str, *, wait: float | None = None) -> redis.Redis:
+    """A client for ``url``; with ``wait``, keep trying (logging why) for up to that many seconds.
+
+    ``wait=float('inf')`` waits for ever: a watcher or worker started before Redis is up waits
+    for it rather than exiting, and files stay in the inbox meanwhile.
+    """
+    client = redis.Redis.from_url(
+        url, socket_connect_timeout=5, socket_timeout=30, health_check_interval=30,
+        retry_on_timeout=True,
+    )
+    if wait is None:
+        return client
+    deadline = time.monotonic() + wait
+    delay = 0.2
+    while True:
+        try:
+            client.ping()
+            return client
+        except redis.RedisError as exc:
+            if time.monotonic() >= deadline:
+                raise
+            log.warning("Redis at %s is not reachable (%s); retrying in %.1fs", redact(url), exc, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for logs."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+    return url

@@ -1,0 +1,79 @@
+"""The Celery task: run the pipeline on one file and deliver every outcome.
+
+I/O lives here (Redis, the records folder); the pipeline itself is pure but for the dedup
+index. Errors are sorted in two: transient ones (Redis away, disk full) are retried with
+exponential back-off; anything else becomes a failure record plus a dead-letter entry, so
+nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+import redis
+from celery import Task
+
+from . import pipeline
+from .celery_app import app
+from .delivery import deliver, summary
+from .errors import BadInput
+from .messages import open_message
+from .pipeline.dedupe import DedupIndex
+from .redis_client import connect
+from .settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+TRANSIENT = (redis.RedisError, OSError)
+
+
+@dataclass
+class _Context:
+    pid: int
+    settings: Settings
+    redis: redis.Redis
+    index: DedupIndex
+
+
+_context: _Context | None = None
+
+
+def context() -> _Context:
+    """Per-process Redis client and dedup index (created after the fork, once)."""
+    global _context
+    if _context is None or _context.pid != os.getpid():
+        settings = get_settings()
+        client = connect(app.conf.broker_url)
+        _context = _Context(os.getpid(), settings, client, DedupIndex.from_settings(client, settings))
+    return _context
+
+
+@app.task(bind=True, name="ingest.process_file")
+def process_file(self: Task, message: dict) -> str:
+    """Turn one file (its bytes are in ``message``) into records or a failure record."""
+    ctx = context()
+    source, data, error = open_message(message)
+    log_extra = {"file_id": source.sha256[:24], "file": source.path}
+    try:
+        if error is not None:
+            outcomes = [pipeline.failure(source, error, ctx.settings.enrich)]
+        else:
+            outcomes = pipeline.run(source, data, ctx.index, ctx.settings)
+        return summary(deliver(outcomes, message, ctx.redis, ctx.settings))
+    except TRANSIENT as exc:
+        retries = self.request.retries
+        if retries >= ctx.settings.max_retries:
+            log.error("giving up on %s after %d retries: %s", source.path, retries, exc, extra=log_extra)
+            failure = pipeline.failure(
+                source, BadInput("transient", f"gave up after {retries} retries: {type(exc).__name__}: {exc}")
+            )
+            return summary(deliver([failure], message, ctx.redis, ctx.settings))
+        delay = min(2 ** retries, ctx.settings.retry_backoff_max)
+        log.warning("retrying %s in %ss: %s", source.path, delay, exc, extra=log_extra)
+        raise self.retry(exc=exc, countdown=delay, max_retries=ctx.settings.max_retries) from None
+    except Exception as exc:  # a bug or an input nobody foresaw: record it, keep going
+        log.exception("failed on %s", source.path, extra=log_extra)
+        failure = pipeline.failure(source, BadInput("internal_error", f"{type(exc).__name__}: {exc}"))
+        return summary(deliver([failure], message, ctx.redis, ctx.settings))

@@ -1,0 +1,255 @@
+"""Source: watch the inbox and queue each complete file exactly once.
+
+A file is *ready* when the OS says it was closed after writing (inotify), or when its mtime
+has been still for the settle time (moves, the polling observer, other OSes). Events only
+mark a path as pending; one loop decides readiness, so a burst of events costs nothing. A
+start-up scan and a periodic rescan catch files that arrived while we were down or whose
+events the OS dropped (inotify overflow is silent). A content-hash key in Redis keeps the
+same bytes from being queued twice, whatever the events.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import stat
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import redis
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.polling import PollingObserver
+
+from .messages import make_message, read_source
+from .redis_client import SEEN, STATS
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+PARTIAL_NAME = re.compile(r"(\.tmp|\.part|\.crdownload|\.partial|\.swp)$|^~\$", re.I)
+CLOSE_QUIET = 0.05  # seconds with no write after a close-after-write before the file is taken
+TICK = 0.05
+
+Send = Callable[[dict[str, Any]], None]
+
+
+def is_ignored(relative: Path) -> bool:
+    """Hidden paths (any part starting with a dot, `.done` included) and partial downloads."""
+    return any(part.startswith(".") for part in relative.parts) or bool(PARTIAL_NAME.search(relative.name))
+
+
+@dataclass
+class _Pending:
+    closed_at: float | None = None   # monotonic time of the last close-after-write
+    written_at: float = 0.0          # monotonic time of the last write-ish event
+    size: int | None = None          # size at the previous readiness check
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, watcher: Watcher) -> None:
+        self.watcher = watcher
+
+    def on_created(self, event: FileSystemEvent) -> None:
+        if event.is_directory:
+            self.watcher.scan(Path(os.fsdecode(event.src_path)))  # files made before its watch
+        else:
+            self.watcher.mark(os.fsdecode(event.src_path))
+
+    def on_modified(self, event: FileSystemEvent) -> None:
+        if not event.is_directory:
+            self.watcher.mark(os.fsdecode(event.src_path))
+
+    def on_moved(self, event: FileSystemEvent) -> None:
+        dest = Path(os.fsdecode(event.dest_path))
+        if event.is_directory:
+            self.watcher.scan(dest)
+        else:
+            self.watcher.mark(str(dest), moved=True)
+
+    def on_closed(self, event: FileSystemEvent) -> None:
+        if not event.is_directory:
+            self.watcher.mark(os.fsdecode(event.src_path), closed=True)
+
+
+class Watcher:
+    """Watch ``settings.inbox`` and hand each ready file to ``send`` as a task message."""
+
+    def __init__(self, settings: Settings, client: redis.Redis, send: Send) -> None:
+        self.settings = settings
+        self.inbox = settings.inbox.resolve()
+        self.redis = client
+        self.send = send
+        self.pending: dict[str, _Pending] = {}
+        self.handled: dict[str, tuple[int, int]] = {}  # kept files already queued: (size, mtime_ns)
+        self.lock = threading.Lock()
+        self.queued = 0
+        self._last_depth_check = 0.0
+
+    # --- events -------------------------------------------------------------------------
+    def mark(self, path: str, *, closed: bool = False, moved: bool = False) -> None:
+        try:
+            rel = Path(path).relative_to(self.inbox)
+        except ValueError:
+            return  # moved out of the inbox
+        if is_ignored(rel):
+            return
+        now = time.monotonic()
+        with self.lock:
+            entry = self.pending.setdefault(path, _Pending())
+            if closed:
+                entry.closed_at = now
+            else:
+                entry.written_at = now
+                if not moved:
+                    entry.closed_at = None
+
+    def scan(self, folder: Path | None = None) -> int:
+        """Mark every candidate file under ``folder`` (the inbox by default) as pending."""
+        folder = folder or self.inbox
+        found = 0
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            for name in filenames:
+                path = os.path.join(dirpath, name)
+                if self._already_handled(path):
+                    continue
+                self.mark(path, moved=True)
+                found += 1
+        return found
+
+    # --- readiness ----------------------------------------------------------------------
+    def _already_handled(self, path: str) -> bool:
+        seen = self.handled.get(path)
+        if seen is None:
+            return False
+        try:
+            info = os.lstat(path)
+        except OSError:
+            return False
+        return seen == (info.st_size, info.st_mtime_ns)
+
+    def ready_paths(self) -> list[str]:
+        """Paths complete now: closed and quiet, or unchanged for the settle time."""
+        now_mono, now_wall = time.monotonic(), time.time()
+        ready: list[str] = []
+        with self.lock:
+            for path, entry in list(self.pending.items()):
+                try:
+                    info = os.lstat(path)
+                except FileNotFoundError:
+                    del self.pending[path]  # gone before ready (a temp file renamed, say)
+                    continue
+                except OSError:
+                    ready.append(path)  # unreadable: let read_source name the reason
+                    continue
+                if not stat.S_ISREG(info.st_mode):
+                    ready.append(path)  # FIFO, socket, link: never waits, never read
+                    continue
+                closed_quiet = entry.closed_at is not None and entry.closed_at >= entry.written_at \
+                    and now_mono - entry.closed_at >= CLOSE_QUIET
+                settled = now_wall - info.st_mtime >= self.settings.settle_seconds \
+                    and entry.size == info.st_size
+                entry.size = info.st_size
+                if closed_quiet or settled:
+                    ready.append(path)
+            for path in ready:
+                self.pending.pop(path, None)
+        return ready
+
+    # --- queueing -----------------------------------------------------------------------
+    def submit(self, path: str) -> None:
+        """Queue one ready file (unless its bytes were queued before), then set it aside."""
+        source, data, error = read_source(Path(path), self.inbox, self.settings.max_file_bytes)
+        if error is not None and error.kind == "vanished":
+            log.info("%s vanished before it was read; nothing to do", source.path)
+            return
+        key = SEEN + source.sha256
+        if self.redis.set(key, "queued", nx=True, ex=self.settings.idempotency_ttl):
+            self.wait_for_room()
+            try:
+                self.send(make_message(source, data, error))
+            except Exception:
+                self.redis.delete(key)  # not accepted: let the next event or rescan retry it
+                raise
+            self.redis.hincrby(STATS, "queued", 1)
+            self.queued += 1
+            log.info("queued %s (%d bytes)", source.path, source.size, extra={"file_id": source.sha256[:24]})
+        else:
+            log.info("%s: the same bytes were queued before; not queued again", source.path,
+                     extra={"file_id": source.sha256[:24]})
+        self.set_aside(Path(path))
+
+    def wait_for_room(self) -> None:
+        """Back-pressure: hold while the queue is longer than the high-water mark."""
+        now = time.monotonic()
+        if now - self._last_depth_check < 0.5:
+            return
+        self._last_depth_check = now
+        high = self.settings.queue_high_water
+        if self.redis.llen(self.settings.queue) <= high:
+            return
+        log.warning("queue above %d messages: pausing until workers catch up", high)
+        while self.redis.llen(self.settings.queue) > high * 0.8:
+            time.sleep(0.5)
+        log.info("queue below the high-water mark again: resuming")
+
+    def set_aside(self, path: Path) -> None:
+        mode = self.settings.after_queue
+        try:
+            if mode == "delete":
+                path.unlink()
+            elif mode == "move":
+                dest = self.settings.done_dir.resolve() / path.relative_to(self.inbox)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                if dest.exists() or dest.is_symlink():
+                    dest = dest.with_name(f"{dest.name}.{time.time_ns()}")
+                shutil.move(str(path), dest)
+            else:
+                info = os.lstat(path)
+                self.handled[str(path)] = (info.st_size, info.st_mtime_ns)
+        except OSError as exc:
+            log.warning("could not %s %s after queueing: %s", mode, path, exc)
+
+    # --- the loop -----------------------------------------------------------------------
+    def _observer(self) -> Any:
+        observer = PollingObserver(timeout=1.0) if self.settings.polling else Observer()
+        observer.schedule(_Handler(self), str(self.inbox), recursive=True)
+        observer.start()
+        return observer
+
+    def run(self, stop: threading.Event) -> None:
+        self.inbox.mkdir(parents=True, exist_ok=True)
+        observer = self._observer()
+        found = self.scan()
+        log.info("watching %s (%s observer); %d file(s) already waiting", self.inbox,
+                 "polling" if self.settings.polling else "native", found)
+        last_scan = time.monotonic()
+        try:
+            while not stop.is_set():
+                for path in self.ready_paths():
+                    if stop.is_set():
+                        break
+                    try:
+                        self.submit(path)
+                    except redis.RedisError as exc:
+                        log.warning("Redis unavailable (%s); %s stays in the inbox for now", exc, path)
+                        time.sleep(1.0)
+                        self.mark(path, moved=True)
+                if not observer.is_alive():
+                    log.error("the file observer stopped; restarting it and rescanning")
+                    observer = self._observer()
+                    self.scan()
+                if time.monotonic() - last_scan >= self.settings.rescan_seconds:
+                    self.scan()
+                    last_scan = time.monotonic()
+                stop.wait(TICK)
+        finally:
+            observer.stop()
+            observer.join(timeout=5)
