@@ -1,0 +1,97 @@
+"""Real service processes for integration tests: `ingest worker` and `ingest watch`.
+
+Each runs as its own OS process against the session's real Redis server, exactly as
+`ingest run` or docker compose would start them; nothing is mocked or run eagerly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Service:
+    def __init__(self, redis_url: str, workdir: Path, **settings: str) -> None:
+        self.inbox = workdir / "inbox"
+        self.records = workdir / "records"
+        self.logs = workdir / "logs"
+        for folder in (self.inbox, self.records, self.logs):
+            folder.mkdir(parents=True, exist_ok=True)
+        self.env = {
+            **os.environ,
+            "INGEST_REDIS_URL": redis_url,
+            "INGEST_INBOX": str(self.inbox),
+            "INGEST_RECORDS_DIR": str(self.records),
+            "INGEST_STATE_DIR": str(workdir / "state"),
+            "INGEST_SETTLE_SECONDS": "0.5",
+            "INGEST_RESCAN_SECONDS": "2",
+            "INGEST_ENRICH": "fast",
+            **{f"INGEST_{k.upper()}": str(v) for k, v in settings.items()},
+        }
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        log = open(self.logs / f"{name}.log", "ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "worker.cli", *args], cwd=ROOT, env=self.env,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self.processes[name] = process
+        return process
+
+    def start_worker(self, name: str = "worker", concurrency: int = 2) -> None:
+        self.start(name, "worker", "--concurrency", str(concurrency))
+
+    def start_watcher(self) -> None:
+        self.start("watcher", "watch")
+        self.wait_for_log("watcher", "watching")
+
+    def stop(self, name: str, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
+        process = self.processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def stop_all(self) -> None:
+        for name in list(self.processes):
+            self.stop(name)
+
+    def log_text(self, name: str) -> str:
+        path = self.logs / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def wait_for_log(self, name: str, text: str, timeout: float = 30) -> None:
+        wait_until(lambda: text in self.log_text(name), timeout, f"{name} to log {text!r}:\n{self.log_text(name)}")
+
+    def records_list(self) -> list[dict]:
+        return [json.loads(p.read_text()) for p in sorted(self.records.glob("*.json"))]
+
+    def failures_list(self) -> list[dict]:
+        return [json.loads(p.read_text()) for p in sorted((self.records / "_failed").glob("*.json"))]
+
+    def wait_for_records(self, count: int, timeout: float = 60) -> list[dict]:
+        wait_until(lambda: len(list(self.records.glob("*.json"))) >= count, timeout,
+                   f"{count} records; have {len(list(self.records.glob('*.json')))}\n"
+                   f"worker log:\n{self.log_text('worker')[-3000:]}\nwatcher log:\n{self.log_text('watcher')[-3000:]}")
+        return self.records_list()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.1)

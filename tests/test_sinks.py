@@ -1,0 +1,48 @@
+"""Writing records: atomic, idempotent, named by id, failures beside them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from worker import pipeline
+from worker.errors import BadInput
+from worker.models import PipelineInfo, Record, SourceFile
+from worker.sinks import write_outcome
+
+SOURCE = SourceFile(name="../../etc/passwd", path="x", sha256="ab" * 32, size=3,
+                    received_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
+
+
+def _record(body: str = "text") -> Record:
+    return Record(id="abc123", source=SOURCE, body=body, word_count=1, pipeline=PipelineInfo(version="t"))
+
+
+def test_record_file_is_named_by_id_never_by_input_name(tmp_path: Path) -> None:
+    assert write_outcome(_record(), tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["abc123.json"]
+
+
+def test_existing_record_is_never_rewritten(tmp_path: Path) -> None:
+    write_outcome(_record("first"), tmp_path)
+    assert not write_outcome(_record("second"), tmp_path)
+    assert '"first"' in (tmp_path / "abc123.json").read_text()
+
+
+def test_no_temporary_file_is_left_behind(tmp_path: Path) -> None:
+    write_outcome(_record(), tmp_path)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp")]
+
+
+def test_failure_goes_to_failed_folder(tmp_path: Path) -> None:
+    failure = pipeline.failure(SOURCE, BadInput("not_text", "binary"))
+    assert write_outcome(failure, tmp_path)
+    assert (tmp_path / "_failed" / f"{failure.id}.json").exists()
+
+
+def test_success_after_a_failure_removes_the_stale_failure(tmp_path: Path) -> None:
+    failure = pipeline.failure(SOURCE, BadInput("transient", "redis down"))
+    write_outcome(failure, tmp_path)
+    record = _record().model_copy(update={"id": failure.id})
+    write_outcome(record, tmp_path)
+    assert not (tmp_path / "_failed" / f"{failure.id}.json").exists()
