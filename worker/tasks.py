@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import redis
 from celery import Task
+from celery.signals import worker_init, worker_process_init
 
 from . import pipeline
 from .celery_app import app
@@ -48,6 +49,20 @@ def context() -> _Context:
         client = connect(app.conf.broker_url)
         _context = _Context(os.getpid(), settings, client, DedupIndex.from_settings(client, settings))
     return _context
+
+
+@worker_init.connect
+def _load_models(**_: object) -> None:
+    """Load the language and NER models once in the parent, so pool processes share them."""
+    try:
+        pipeline.warm_up(get_settings())
+    except Exception:  # a model that fails to load will fail loudly on the first task instead
+        log.exception("warming up the pipeline failed")
+
+
+@worker_process_init.connect
+def _connect(**_: object) -> None:
+    context()
 
 
 @app.task(bind=True, name="ingest.process_file")

@@ -104,6 +104,19 @@ def process_document(
     )
 
 
+_WARM_UP_TEXT = """Talks resume in Geneva
+
+GENEVA, March 3 (Reuters) - President Joe Biden said on Monday that the $5 million plan
+"will work", according to officials of the United Nations in New York.
+"""
+
+
+def warm_up(settings: Settings) -> None:
+    """Load every model the stages use (language, NER) before the first real article."""
+    doc = Document(text=_WARM_UP_TEXT, format="txt", encoding="utf-8")
+    enrich(normalise(doc), settings.enrich, spacy_model=settings.spacy_model, alias_file=settings.alias_file)
+
+
 def failure(source: SourceFile, exc: BadInput, level: EnrichLevel = "off") -> FailureRecord:
     return FailureRecord(
         id=record_id(source.sha256, source.line),
