@@ -137,3 +137,28 @@ def test_ingest_process_writes_the_same_records_as_the_service(service: Service,
         for field in ("title", "body", "published_at", "language", "word_count", "boilerplate"):
             assert record[field] == served[rid][field]
         assert record["dedup"]["status"] == "unique"  # the same record again, not a duplicate of itself
+
+
+def test_polling_observer_picks_up_dropped_files(redis_url: str, tmp_path: Path) -> None:
+    service = Service(redis_url, tmp_path, polling="true")
+    try:
+        service.start_worker()
+        service.start_watcher()
+        assert "polling observer" in service.log_text("watcher")
+        shutil.copy(SEEDS[0], service.inbox / "polled.txt")
+        assert service.wait_for_records(1)[0]["source"]["name"] == "polled.txt"
+    finally:
+        service.stop_all()
+
+
+def test_jsonl_file_gives_one_record_per_line_and_a_failure_for_a_bad_line(service: Service) -> None:
+    import json
+
+    lines = [json.dumps({"title": f"Story {i}", "text": SEEDS[i].read_text(encoding="utf-8")}) for i in (0, 2)]
+    (service.inbox / "feed.jsonl").write_text("\n".join([lines[0], "{not json", lines[1]]) + "\n")
+    service.start_worker()
+    service.start_watcher()
+    records = service.wait_for_records(2)
+    assert sorted(r["source"]["line"] for r in records) == [1, 3]
+    wait_until(lambda: len(service.failures_list()) == 1, 30, "a failure record for line 2")
+    assert service.failures_list()[0]["source"]["line"] == 2
