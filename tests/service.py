@@ -95,3 +95,21 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(0.1)
+
+
+def write_articles(folder: Path, count: int, *, prefix: str = "article") -> list[Path]:
+    """``count`` distinct small article files built from the seeds (each its own bytes)."""
+    from tests.conftest import SEEDS
+
+    texts = [seed.read_text(encoding="utf-8") for seed in SEEDS]
+    paths = []
+    for number in range(count):
+        path = folder / f"{prefix}-{number:05d}.txt"
+        text = texts[number % len(texts)]
+        path.write_text(f"{text}\n\nFile reference {prefix} {number}: archive copy.\n", encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def outcome_count(service: Service) -> int:
+    return len(list(service.records.glob("*.json"))) + len(list((service.records / "_failed").glob("*.json")))

@@ -41,18 +41,18 @@ def test_binary_file_becomes_a_failure_record_and_the_next_file_still_a_record(
     failure = service.failures_list()[0]
     assert failure["source"]["name"] == "image.txt"
     assert failure["error"]["type"] == "not_text"
-    assert redis_client.llen("ingest:dead") == 1
+    assert redis_client.hlen("ingest:dead") == 1
 
 
 def test_failed_list_shows_the_dead_letter_and_retry_queues_it_again(
         service: Service, redis_client: redis.Redis) -> None:
     (service.inbox / "empty.txt").write_bytes(b"")
-    wait_until(lambda: redis_client.llen("ingest:dead") == 1, 30, "a dead letter")
+    wait_until(lambda: redis_client.hlen("ingest:dead") == 1, 30, "a dead letter")
     listed = _cli(service, "failed", "list")
     assert "empty.txt" in listed.stdout and "empty:" in listed.stdout
     retried = _cli(service, "failed", "retry")
     assert "1 dead letter(s) queued again" in retried.stdout
-    wait_until(lambda: redis_client.llen("ingest:dead") == 1 and redis_client.hget("ingest:stats", "failed") == b"2",
+    wait_until(lambda: redis_client.hlen("ingest:dead") == 1 and redis_client.hget("ingest:stats", "failed") == b"2",
                30, "the retried input to fail again")
 
 

@@ -14,8 +14,6 @@ from celery import Celery
 
 from .settings import get_settings
 
-VISIBILITY_TIMEOUT = 3600  # seconds before an unacknowledged message is given to another worker
-
 
 def create_app(broker_url: str | None = None) -> Celery:
     settings = get_settings()
@@ -36,7 +34,12 @@ def create_app(broker_url: str | None = None) -> Celery:
         task_soft_time_limit=240,
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,  # wait for Redis for ever, logging each attempt
-        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
+        broker_transport_options={
+            "visibility_timeout": settings.visibility_timeout,
+            # Sweep for messages of dead workers often enough to honour the timeout.
+            "unacked_restore_interval": max(1, min(10, settings.visibility_timeout // 4)),
+            "unacked_restore_throttle": 1,
+        },
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
         worker_send_task_events=False,

@@ -237,7 +237,7 @@ def status() -> None:
     click.echo(f"queue       {client.llen(settings.queue)} message(s) waiting in '{settings.queue}'")
     for key in ("queued", "records", "duplicates", "skipped", "failed"):
         click.echo(f"{key:<11} {stats.get(key, 0)}")
-    click.echo(f"dead        {client.llen(DEAD)} dead letter(s) (`ingest failed list`)")
+    click.echo(f"dead        {client.hlen(DEAD)} dead letter(s) (`ingest failed list`)")
 
 
 @main.group()
@@ -258,8 +258,8 @@ def failed_list(limit: int) -> None:
     if url is None:
         raise click.ClickException("no Redis is running (start `ingest run`, or set INGEST_REDIS_URL)")
     client = connect(url, wait=5)
-    for raw in client.lrange(DEAD, 0, limit - 1):
-        entry = orjson.loads(raw)
+    entries = sorted((orjson.loads(raw) for raw in client.hvals(DEAD)), key=lambda e: e["failed_at"], reverse=True)
+    for entry in entries[:limit]:
         click.echo(f"{entry['id']}  {entry['source']['path']}  {entry['error']['type']}: {entry['error']['message']}")
 
 
@@ -280,7 +280,7 @@ def failed_retry(ids: tuple[str, ...]) -> None:
     use_broker(url)
     client = connect(url, wait=5)
     retried = 0
-    for raw in client.lrange(DEAD, 0, -1):
+    for raw in client.hvals(DEAD):
         entry = orjson.loads(raw)
         if ids and entry["id"] not in ids:
             continue
@@ -288,9 +288,12 @@ def failed_retry(ids: tuple[str, ...]) -> None:
         if message is None:
             click.echo(f"{entry['id']}: its message has expired; drop the file in the inbox again", err=True)
             continue
-        process_file.apply_async(args=[orjson.loads(message)], queue=settings.queue)
-        client.lrem(DEAD, 1, raw)
-        client.delete(DEAD_MESSAGE + entry["id"])
+        client.hdel(DEAD, entry["id"])  # before sending: a quick new failure re-adds it
+        try:
+            process_file.apply_async(args=[orjson.loads(message)], queue=settings.queue)
+        except Exception:
+            client.hset(DEAD, entry["id"], raw)
+            raise
         retried += 1
     click.echo(f"{retried} dead letter(s) queued again")
 

@@ -48,7 +48,7 @@ def deliver(outcomes: list[Outcome], message: dict[str, Any] | None, client: red
             log.warning("failed %s: %s", outcome.source.path, outcome.error.message, extra=extra)
     pipe = client.pipeline(transaction=False)
     for failure in dead:
-        pipe.lpush(DEAD, orjson.dumps(failure.model_dump(mode="json", exclude={"pipeline"})))
+        pipe.hset(DEAD, failure.id, orjson.dumps(failure.model_dump(mode="json", exclude={"pipeline"})))
         if message is not None:
             pipe.set(DEAD_MESSAGE + failure.id, orjson.dumps(message), ex=settings.idempotency_ttl)
     for key, value in counts.items():

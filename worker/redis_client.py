@@ -12,7 +12,7 @@ log = logging.getLogger(__name__)
 PREFIX = "ingest"
 SEEN = f"{PREFIX}:seen:"          # + sha256 -> "queued" | "done:<record id>" (idempotency)
 STATS = f"{PREFIX}:stats"         # hash of counters: queued, records, duplicates, skipped, failed
-DEAD = f"{PREFIX}:dead"           # list of dead-letter entries (JSON), newest first
+DEAD = f"{PREFIX}:dead"           # hash: failure id -> dead-letter entry (JSON)
 DEAD_MESSAGE = f"{PREFIX}:dead:msg:"  # + failure id -> the original task message, for retry
 
 

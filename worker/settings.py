@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     max_retries: int = Field(
         5, description="Retries of a task that failed for a transient reason (Redis down, disk full)."
     )
+    visibility_timeout: int = Field(
+        600,
+        description="Seconds before a message taken by a worker that died (kill -9, power loss) "
+        "is given to another worker. Keep it well above the longest task (tasks stop at 300 s).",
+    )
     retry_backoff_max: int = Field(
         60, description="Upper bound, in seconds, of the exponential back-off between retries."
     )

@@ -42,7 +42,7 @@ def write_outcome(outcome: Outcome, records_dir: Path) -> bool:
 
 def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".partial", dir=path.parent)  # never *.json
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

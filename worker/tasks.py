@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import redis
 from celery import Task
+from celery.exceptions import Reject
 from celery.signals import worker_init, worker_process_init
 
 from . import pipeline
@@ -21,6 +22,7 @@ from .celery_app import app
 from .delivery import deliver, summary
 from .errors import BadInput
 from .messages import open_message
+from .models import SourceFile
 from .pipeline.dedupe import DedupIndex
 from .redis_client import connect
 from .settings import Settings, get_settings
@@ -67,28 +69,53 @@ def _connect(**_: object) -> None:
 
 @app.task(bind=True, name="ingest.process_file")
 def process_file(self: Task, message: dict) -> str:
-    """Turn one file (its bytes are in ``message``) into records or a failure record."""
-    ctx = context()
+    """Turn one file (its bytes are in ``message``) into records or a failure record.
+
+    Never lets an exception reach Celery as a plain failure: with ``acks_late`` Celery would
+    reject such a message *without* requeueing it, and on Redis that deletes it.
+    """
     source, data, error = open_message(message)
     log_extra = {"file_id": source.sha256[:24], "file": source.path}
     try:
-        if error is not None:
-            outcomes = [pipeline.failure(source, error, ctx.settings.enrich)]
-        else:
-            outcomes = pipeline.run(source, data, ctx.index, ctx.settings)
+        ctx = context()
+        try:
+            if error is not None:
+                outcomes = [pipeline.failure(source, error, ctx.settings.enrich)]
+            else:
+                outcomes = pipeline.run(source, data, ctx.index, ctx.settings)
+        except TRANSIENT:
+            raise
+        except Exception as exc:  # a bug or an input nobody foresaw: record it, keep going
+            log.exception("failed on %s", source.path, extra=log_extra)
+            outcomes = [pipeline.failure(source, BadInput("internal_error", f"{type(exc).__name__}: {exc}"))]
         return summary(deliver(outcomes, message, ctx.redis, ctx.settings))
     except TRANSIENT as exc:
-        retries = self.request.retries
-        if retries >= ctx.settings.max_retries:
-            log.error("giving up on %s after %d retries: %s", source.path, retries, exc, extra=log_extra)
-            failure = pipeline.failure(
-                source, BadInput("transient", f"gave up after {retries} retries: {type(exc).__name__}: {exc}")
-            )
-            return summary(deliver([failure], message, ctx.redis, ctx.settings))
-        delay = min(2 ** retries, ctx.settings.retry_backoff_max)
+        return _retry_or_give_up(self, message, source, exc, log_extra)
+
+
+def _retry_or_give_up(task: Task, message: dict, source: SourceFile, exc: Exception,
+                      log_extra: dict[str, str]) -> str:
+    """Retry with exponential back-off; after the last retry, write a failure record.
+
+    If even that cannot be done (Redis still away), the message is rejected *with* requeue;
+    should the reject itself not reach Redis, the message stays unacknowledged and comes back
+    after the visibility timeout. Either way it is not lost.
+    """
+    settings = get_settings()
+    retries = task.request.retries
+    if retries < settings.max_retries:
+        delay = min(2 ** retries, settings.retry_backoff_max)
         log.warning("retrying %s in %ss: %s", source.path, delay, exc, extra=log_extra)
-        raise self.retry(exc=exc, countdown=delay, max_retries=ctx.settings.max_retries) from None
-    except Exception as exc:  # a bug or an input nobody foresaw: record it, keep going
-        log.exception("failed on %s", source.path, extra=log_extra)
-        failure = pipeline.failure(source, BadInput("internal_error", f"{type(exc).__name__}: {exc}"))
+        try:
+            raise task.retry(exc=exc, countdown=delay, max_retries=settings.max_retries)
+        except Reject:  # the retry could not be published: the broker is away too
+            raise Reject(exc, requeue=True) from None
+    log.error("giving up on %s after %d retries: %s", source.path, retries, exc, extra=log_extra)
+    failure = pipeline.failure(
+        source, BadInput("transient", f"gave up after {retries} retries: {type(exc).__name__}: {exc}")
+    )
+    try:
+        ctx = context()
         return summary(deliver([failure], message, ctx.redis, ctx.settings))
+    except TRANSIENT:
+        raise Reject(exc, requeue=True) from None

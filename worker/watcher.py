@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from kombu.exceptions import OperationalError
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
@@ -171,19 +172,18 @@ class Watcher:
             log.info("%s vanished before it was read; nothing to do", source.path)
             return
         key = SEEN + source.sha256
-        if self.redis.set(key, "queued", nx=True, ex=self.settings.idempotency_ttl):
+        if self.redis.exists(key):
+            log.info("%s: the same bytes were queued before; not queued again", source.path,
+                     extra={"file_id": source.sha256[:24]})
+        else:
             self.wait_for_room()
-            try:
-                self.send(make_message(source, data, error))
-            except Exception:
-                self.redis.delete(key)  # not accepted: let the next event or rescan retry it
-                raise
+            self.send(make_message(source, data, error))  # raises: the file stays for a retry
+            # Marked after the send: a crash in between queues the bytes twice at worst, and
+            # processing is idempotent; marking first could lose the file.
+            self.redis.set(key, "queued", ex=self.settings.idempotency_ttl)
             self.redis.hincrby(STATS, "queued", 1)
             self.queued += 1
             log.info("queued %s (%d bytes)", source.path, source.size, extra={"file_id": source.sha256[:24]})
-        else:
-            log.info("%s: the same bytes were queued before; not queued again", source.path,
-                     extra={"file_id": source.sha256[:24]})
         self.set_aside(Path(path))
 
     def wait_for_room(self) -> None:
@@ -238,10 +238,10 @@ class Watcher:
                         break
                     try:
                         self.submit(path)
-                    except redis.RedisError as exc:
+                    except (redis.RedisError, OperationalError) as exc:
                         log.warning("Redis unavailable (%s); %s stays in the inbox for now", exc, path)
-                        time.sleep(1.0)
                         self.mark(path, moved=True)
+                        stop.wait(1.0)
                 if not observer.is_alive():
                     log.error("the file observer stopped; restarting it and rescanning")
                     observer = self._observer()
