@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from worker.embedded import die_with_parent
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -34,6 +36,8 @@ class Service:
             "INGEST_SETTLE_SECONDS": "0.5",
             "INGEST_RESCAN_SECONDS": "2",
             "INGEST_ENRICH": "fast",
+            "INGEST_METRICS_PORT": "0",
+            "INGEST_WORKER_METRICS_PORT": "0",
             **{f"INGEST_{k.upper()}": str(v) for k, v in settings.items()},
         }
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -43,6 +47,7 @@ class Service:
         process = subprocess.Popen(
             [sys.executable, "-m", "worker.cli", *args], cwd=ROOT, env=self.env,
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=die_with_parent,  # an interrupted test run leaves nothing behind
         )
         self.processes[name] = process
         return process

@@ -120,6 +120,7 @@ def _terminate(process: subprocess.Popen[bytes], name: str, timeout: float = 20.
 
 def _watch(settings: Settings, url: str, stop: threading.Event) -> None:
     from .celery_app import use_broker
+    from .metrics import serve
     from .redis_client import connect
     from .tasks import process_file
     from .watcher import Watcher
@@ -130,7 +131,9 @@ def _watch(settings: Settings, url: str, stop: threading.Event) -> None:
     def send(message: dict[str, Any]) -> None:
         process_file.apply_async(args=[message], queue=settings.queue)
 
-    Watcher(settings, client, send).run(stop)
+    watcher = Watcher(settings, client, send)
+    serve(settings.metrics_port, watcher.health)
+    watcher.run(stop)
 
 
 @main.command()
@@ -142,11 +145,15 @@ def worker(concurrency: int | None, events: bool) -> None:
     url = _existing_redis(settings)
     if url is None:
         raise click.ClickException("no Redis: set INGEST_REDIS_URL (or start `ingest run`)")
+    if settings.worker_metrics_port:
+        _multiprocess_metrics_dir(settings)
     from .celery_app import app, use_broker
+    from .metrics import serve
     from .redis_client import connect
 
-    connect(url, wait=float("inf")).close()
+    client = connect(url, wait=float("inf"))
     use_broker(url)
+    serve(settings.worker_metrics_port, lambda: {"ok": bool(client.ping()), "role": "worker"})
     argv = [
         "worker", "--loglevel", settings.log_level, "--concurrency", str(settings.concurrency),
         "--queues", settings.queue, "-O", "fair", "--without-gossip", "--without-mingle",
@@ -155,6 +162,18 @@ def worker(concurrency: int | None, events: bool) -> None:
     if events:
         argv.append("--task-events")
     app.worker_main(argv)
+
+
+def _multiprocess_metrics_dir(settings: Settings) -> None:
+    """Pool processes write metrics to files the worker aggregates; set up before the import."""
+    import atexit
+    import shutil
+
+    folder = (settings.state_dir / f"metrics-worker-{os.getpid()}").resolve()
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    atexit.register(shutil.rmtree, folder, True)
 
 
 @main.command()

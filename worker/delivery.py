@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 import redis
 
+from . import metrics
 from .models import FailureRecord, Record
 from .redis_client import DEAD, DEAD_MESSAGE, SEEN, STATS
 from .settings import Settings
@@ -46,6 +47,11 @@ def deliver(outcomes: list[Outcome], message: dict[str, Any] | None, client: red
             counts["failed"] += 1
             dead.append(outcome)
             log.warning("failed %s: %s", outcome.source.path, outcome.error.message, extra=extra)
+    for kind, count in counts.items():
+        metrics.OUTCOMES.labels(kind).inc(count)
+    for outcome in outcomes[:1]:  # stage timings are per file (shared by a JSONL file's lines)
+        for stage, ms in outcome.pipeline.timings_ms.items():
+            metrics.STAGE_SECONDS.labels(stage).observe(ms / 1000)
     pipe = client.pipeline(transaction=False)
     for failure in dead:
         pipe.hset(DEAD, failure.id, orjson.dumps(failure.model_dump(mode="json", exclude={"pipeline"})))

@@ -142,6 +142,14 @@ class Settings(BaseSettings):
         "merged over the built-in one.",
     )
 
+    # --- operations -------------------------------------------------------------------------
+    metrics_port: int = Field(
+        9108, description="Port of the watcher's /metrics and /healthz (0: off)."
+    )
+    worker_metrics_port: int = Field(
+        9109, description="Port of a worker's /metrics and /healthz (0: off)."
+    )
+
     # --- logging ----------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level of every process."

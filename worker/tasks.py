@@ -17,7 +17,7 @@ from celery import Task
 from celery.exceptions import Reject
 from celery.signals import worker_init, worker_process_init
 
-from . import pipeline
+from . import metrics, pipeline
 from .celery_app import app
 from .delivery import deliver, summary
 from .errors import BadInput
@@ -106,6 +106,7 @@ def _retry_or_give_up(task: Task, message: dict, source: SourceFile, exc: Except
     if retries < settings.max_retries:
         delay = min(2 ** retries, settings.retry_backoff_max)
         log.warning("retrying %s in %ss: %s", source.path, delay, exc, extra=log_extra)
+        metrics.RETRIES.inc()
         try:
             raise task.retry(exc=exc, countdown=delay, max_retries=settings.max_retries)
         except Reject:  # the retry could not be published: the broker is away too

@@ -28,6 +28,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
+from . import metrics
 from .messages import make_message, read_source
 from .redis_client import SEEN, STATS
 from .settings import Settings
@@ -91,7 +92,10 @@ class Watcher:
         self.handled: dict[str, tuple[int, int]] = {}  # kept files already queued: (size, mtime_ns)
         self.lock = threading.Lock()
         self.queued = 0
+        self.observer: Any = None
         self._last_depth_check = 0.0
+        self._depth_seen = 0          # queue depth at the last check
+        self._sent_since_check = 0    # messages sent since then
 
     # --- events -------------------------------------------------------------------------
     def mark(self, path: str, *, closed: bool = False, moved: bool = False) -> None:
@@ -171,8 +175,10 @@ class Watcher:
         if error is not None and error.kind == "vanished":
             log.info("%s vanished before it was read; nothing to do", source.path)
             return
+        metrics.FILES_SEEN.inc()
         key = SEEN + source.sha256
         if self.redis.exists(key):
+            metrics.FILES_REPEATED.inc()
             log.info("%s: the same bytes were queued before; not queued again", source.path,
                      extra={"file_id": source.sha256[:24]})
         else:
@@ -182,23 +188,34 @@ class Watcher:
             # processing is idempotent; marking first could lose the file.
             self.redis.set(key, "queued", ex=self.settings.idempotency_ttl)
             self.redis.hincrby(STATS, "queued", 1)
+            metrics.FILES_QUEUED.inc()
             self.queued += 1
             log.info("queued %s (%d bytes)", source.path, source.size, extra={"file_id": source.sha256[:24]})
         self.set_aside(Path(path))
 
     def wait_for_room(self) -> None:
-        """Back-pressure: hold while the queue is longer than the high-water mark."""
-        now = time.monotonic()
-        if now - self._last_depth_check < 0.5:
-            return
-        self._last_depth_check = now
+        """Back-pressure: hold while the queue is longer than the high-water mark.
+
+        Redis is asked only when the last depth seen plus what was sent since could pass the
+        mark (or a second has gone by), so the check costs nothing on a short queue.
+        """
         high = self.settings.queue_high_water
-        if self.redis.llen(self.settings.queue) <= high:
+        now = time.monotonic()
+        if self._depth_seen + self._sent_since_check < high and now - self._last_depth_check < 1.0:
+            self._sent_since_check += 1
             return
-        log.warning("queue above %d messages: pausing until workers catch up", high)
-        while self.redis.llen(self.settings.queue) > high * 0.8:
-            time.sleep(0.5)
-        log.info("queue below the high-water mark again: resuming")
+        depth = self.redis.llen(self.settings.queue)
+        if depth >= high:
+            metrics.BACKPRESSURE.inc()
+            log.warning("queue at %d messages (high-water mark): pausing until workers catch up", depth)
+            while depth > high * 0.8:
+                metrics.QUEUE_DEPTH.set(depth)
+                time.sleep(0.2)
+                depth = self.redis.llen(self.settings.queue)
+            log.info("queue down to %d messages: resuming", depth)
+        metrics.QUEUE_DEPTH.set(depth)
+        self._depth_seen, self._sent_since_check = depth, 1
+        self._last_depth_check = time.monotonic()
 
     def set_aside(self, path: Path) -> None:
         mode = self.settings.after_queue
@@ -217,6 +234,13 @@ class Watcher:
         except OSError as exc:
             log.warning("could not %s %s after queueing: %s", mode, path, exc)
 
+    def health(self) -> dict[str, object]:
+        """For /healthz: the observer runs and Redis answers."""
+        observing = self.observer is not None and self.observer.is_alive()
+        redis_ok = bool(self.redis.ping())
+        return {"ok": observing and redis_ok, "role": "watcher", "observer": observing,
+                "redis": redis_ok, "queued": self.queued, "pending": len(self.pending)}
+
     # --- the loop -----------------------------------------------------------------------
     def _observer(self) -> Any:
         observer = PollingObserver(timeout=1.0) if self.settings.polling else Observer()
@@ -226,7 +250,7 @@ class Watcher:
 
     def run(self, stop: threading.Event) -> None:
         self.inbox.mkdir(parents=True, exist_ok=True)
-        observer = self._observer()
+        self.observer = observer = self._observer()
         found = self.scan()
         log.info("watching %s (%s observer); %d file(s) already waiting", self.inbox,
                  "polling" if self.settings.polling else "native", found)
@@ -244,7 +268,7 @@ class Watcher:
                         stop.wait(1.0)
                 if not observer.is_alive():
                     log.error("the file observer stopped; restarting it and rescanning")
-                    observer = self._observer()
+                    self.observer = observer = self._observer()
                     self.scan()
                 if time.monotonic() - last_scan >= self.settings.rescan_seconds:
                     self.scan()
