@@ -120,3 +120,8 @@ def _retry_or_give_up(task: Task, message: dict, source: SourceFile, exc: Except
         return summary(deliver([failure], message, ctx.redis, ctx.settings))
     except TRANSIENT:
         raise Reject(exc, requeue=True) from None
+
+
+@app.task(bind=True, name="ingest.noop")
+def noop(self: Task, message: dict) -> None:
+    """Takes a file's message and does nothing: the benchmark's floor for Celery + Redis."""

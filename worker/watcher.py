@@ -36,8 +36,8 @@ from .settings import Settings
 log = logging.getLogger(__name__)
 
 PARTIAL_NAME = re.compile(r"(\.tmp|\.part|\.crdownload|\.partial|\.swp)$|^~\$", re.I)
-CLOSE_QUIET = 0.05  # seconds with no write after a close-after-write before the file is taken
-TICK = 0.05
+CLOSE_QUIET = 0.01  # seconds with no write after a close-after-write before the file is taken
+TICK = 0.1          # the loop's longest sleep; a close-after-write event wakes it at once
 
 Send = Callable[[dict[str, Any]], None]
 
@@ -91,6 +91,7 @@ class Watcher:
         self.pending: dict[str, _Pending] = {}
         self.handled: dict[str, tuple[int, int]] = {}  # kept files already queued: (size, mtime_ns)
         self.lock = threading.Lock()
+        self.wake = threading.Event()  # set by close-after-write events
         self.queued = 0
         self.observer: Any = None
         self._last_depth_check = 0.0
@@ -110,6 +111,7 @@ class Watcher:
             entry = self.pending.setdefault(path, _Pending())
             if closed:
                 entry.closed_at = now
+                self.wake.set()
             else:
                 entry.written_at = now
                 if not moved:
@@ -273,7 +275,9 @@ class Watcher:
                 if time.monotonic() - last_scan >= self.settings.rescan_seconds:
                     self.scan()
                     last_scan = time.monotonic()
-                stop.wait(TICK)
+                if self.wake.wait(TICK):
+                    self.wake.clear()
+                    time.sleep(CLOSE_QUIET)  # let a writer that closes and reopens show itself
         finally:
             observer.stop()
             observer.join(timeout=5)
