@@ -174,9 +174,8 @@ class Watcher:
     def submit(self, path: str) -> None:
         """Queue one ready file (unless its bytes were queued before), then set it aside."""
         source, data, error = read_source(Path(path), self.inbox, self.settings.max_file_bytes)
-        if error is not None and error.kind == "vanished":
-            log.info("%s vanished before it was read; nothing to do", source.path)
-            return
+        if error is not None:
+            log.warning("%s cannot be read: %s", source.path, error.message, extra={"file_id": source.sha256[:24]})
         metrics.FILES_SEEN.inc()
         key = SEEN + source.sha256
         if self.redis.exists(key):
@@ -221,6 +220,8 @@ class Watcher:
 
     def set_aside(self, path: Path) -> None:
         mode = self.settings.after_queue
+        if not os.path.lexists(path):
+            return
         try:
             if mode == "delete":
                 path.unlink()
