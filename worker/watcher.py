@@ -187,8 +187,8 @@ class Watcher:
             self.send(make_message(source, data, error))  # raises: the file stays for a retry
             # Marked after the send: a crash in between queues the bytes twice at worst, and
             # processing is idempotent; marking first could lose the file.
-            self.redis.set(key, "queued", ex=self.settings.idempotency_ttl)
-            self.redis.hincrby(STATS, "queued", 1)
+            self.redis.pipeline(transaction=False).set(key, "queued", ex=self.settings.idempotency_ttl) \
+                .hincrby(STATS, "queued", 1).execute()
             metrics.FILES_QUEUED.inc()
             self.queued += 1
             log.info("queued %s (%d bytes)", source.path, source.size, extra={"file_id": source.sha256[:24]})
