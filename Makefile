@@ -28,9 +28,12 @@ test: install
 test-fast: install
 	$(VENV)/bin/pytest -q -m 'not integration'
 
-## benchmarks: prints tables and rewrites BENCHMARKS.md
+## benchmarks: prints tables and rewrites BENCHMARKS.md (quality ones skip without ../shared/data)
 bench: install
 	$(PY) bench/run.py
+	for script in bench/normalise_quality.py bench/dedupe_quality.py bench/enrich_quality.py; do \
+		if [ -f $$script ]; then $(PY) $$script || exit 1; fi; \
+	done
 
 ## regenerate the README's settings table and schema/record.schema.json
 docs: install
