@@ -192,36 +192,22 @@ def watch(inbox: Path | None, polling: bool | None) -> None:
 
 @main.command()
 @click.option("--out", "records_dir", type=click.Path(path_type=Path), help="Records folder [INGEST_RECORDS_DIR].")
+@click.option("--concurrency", type=int, help="Processes to use [INGEST_CONCURRENCY].")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-def process(records_dir: Path | None, paths: tuple[Path, ...]) -> None:
+def process(records_dir: Path | None, concurrency: int | None, paths: tuple[Path, ...]) -> None:
     """Process files or folders once (a backfill), with the same pipeline and dedup index."""
-    settings = _settings(records_dir=records_dir)
+    settings = _settings(records_dir=records_dir, concurrency=concurrency)
     from rich.progress import Progress
 
-    from . import pipeline
-    from .delivery import deliver
+    from . import backfill
     from .embedded import redis_for
-    from .messages import make_message, read_source
-    from .pipeline.dedupe import DedupIndex
-    from .redis_client import connect
     from .watcher import is_ignored
 
     files = [f for f in _walk(paths) if not is_ignored(Path(f.name))]
-    totals: Counter[str] = Counter()
     with redis_for(settings.redis_url, settings.state_dir) as url:
-        client = connect(url, wait=10)
-        index = DedupIndex.from_settings(client, settings)
         with Progress(disable=not sys.stderr.isatty(), transient=True) as progress:
             task = progress.add_task("processing", total=len(files))
-            for path in files:
-                source, data, error = read_source(path, path.parent, settings.max_file_bytes)
-                if error is not None:
-                    outcomes = [pipeline.failure(source, error, settings.enrich)]
-                else:
-                    outcomes = pipeline.run(source, data or b"", index, settings)
-                totals.update(deliver(outcomes, make_message(source, data, error), client, settings))
-                progress.advance(task)
-        client.close()
+            totals = backfill.run(files, url, settings, on_file=lambda: progress.advance(task))
     click.echo(
         f"{len(files)} file(s): {totals['records']} record(s) ({totals['duplicates']} duplicate(s)), "
         f"{totals['skipped']} duplicate(s) skipped, {totals['failed']} failure(s) -> {settings.records_dir}"

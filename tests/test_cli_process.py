@@ -1,0 +1,50 @@
+"""`ingest process`: a one-shot backfill with its own embedded Redis when none is configured."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, SEEDS
+
+pytestmark = pytest.mark.integration
+
+
+def _process(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INGEST_")}
+    env.update(INGEST_STATE_DIR=str(tmp_path / "state"), INGEST_ENRICH="fast", INGEST_CONCURRENCY="2")
+    return subprocess.run([sys.executable, "-m", "worker.cli", "process", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=180)
+
+
+def test_process_starts_its_own_redis_and_writes_one_record_per_seed(tmp_path: Path) -> None:
+    result = _process(tmp_path, "--out", str(tmp_path / "out"), *map(str, SEEDS))
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(p.read_text()) for p in (tmp_path / "out").glob("*.json")]
+    assert sorted(r["source"]["name"] for r in records) == sorted(s.name for s in SEEDS)
+    assert (tmp_path / "state" / "appendonly.aof").exists()  # the dedup memory is kept
+
+
+def test_process_exits_1_when_an_input_becomes_a_failure_record(tmp_path: Path) -> None:
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "empty.txt").write_bytes(b"")
+    (inputs / "good.txt").write_bytes(SEEDS[0].read_bytes())
+    result = _process(tmp_path, "--out", str(tmp_path / "out"), str(inputs))
+    assert result.returncode == 1
+    assert "1 record(s)" in result.stdout and "1 failure(s)" in result.stdout
+    assert len(list((tmp_path / "out" / "_failed").glob("*.json"))) == 1
+
+
+def test_processing_the_same_files_again_marks_nothing_as_duplicate_of_itself(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    _process(tmp_path, "--out", str(out), *map(str, SEEDS))
+    again = _process(tmp_path, "--out", str(tmp_path / "again"), *map(str, SEEDS))
+    assert again.returncode == 0
+    records = [json.loads(p.read_text()) for p in (tmp_path / "again").glob("*.json")]
+    assert {r["dedup"]["status"] for r in records} == {"unique"}
