@@ -92,6 +92,16 @@ def make_message(source: SourceFile, data: bytes | None, error: BadInput | None 
     }
 
 
+def make_batch(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several files' messages in one task message (a single file travels as itself)."""
+    return items[0] if len(items) == 1 else {"v": VERSION, "files": items}
+
+
+def message_items(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The per-file messages a task message holds."""
+    return message["files"] if "files" in message else [message]
+
+
 def open_message(message: dict[str, Any]) -> tuple[SourceFile, bytes, BadInput | None]:
     source = SourceFile.model_validate(message["source"])
     content = message.get("content")

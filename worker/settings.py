@@ -66,6 +66,11 @@ class Settings(BaseSettings):
         description="Seconds a file's content hash is remembered, so repeated events or a "
         "re-drop of the same bytes do not queue it again.",
     )
+    batch_files: int = Field(
+        8,
+        description="Most files per task message when several are ready at once (a burst); "
+        "a file ready alone is sent alone.",
+    )
     queue_high_water: int = Field(
         5000,
         description="The watcher stops queueing while the queue is longer than this, and "

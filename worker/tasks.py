@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import Counter
 from dataclasses import dataclass
 
 import redis
@@ -21,8 +22,7 @@ from . import metrics, pipeline
 from .celery_app import app
 from .delivery import deliver, summary
 from .errors import BadInput
-from .messages import open_message
-from .models import SourceFile
+from .messages import message_items, open_message
 from .pipeline.dedupe import DedupIndex
 from .redis_client import connect
 from .settings import Settings, get_settings
@@ -69,57 +69,70 @@ def _connect(**_: object) -> None:
 
 @app.task(bind=True, name="ingest.process_file")
 def process_file(self: Task, message: dict) -> str:
-    """Turn one file (its bytes are in ``message``) into records or a failure record.
+    """Turn each file of ``message`` (their bytes travel in it) into records or failure records.
 
     Never lets an exception reach Celery as a plain failure: with ``acks_late`` Celery would
     reject such a message *without* requeueing it, and on Redis that deletes it.
     """
-    source, data, error = open_message(message)
-    log_extra = {"file_id": source.sha256[:24], "file": source.path}
+    items = message_items(message)
     try:
         ctx = context()
-        try:
-            if error is not None:
-                outcomes = [pipeline.failure(source, error, ctx.settings.enrich)]
-            else:
-                outcomes = pipeline.run(source, data, ctx.index, ctx.settings)
-        except TRANSIENT:
-            raise
-        except Exception as exc:  # a bug or an input nobody foresaw: record it, keep going
-            log.exception("failed on %s", source.path, extra=log_extra)
-            outcomes = [pipeline.failure(source, BadInput("internal_error", f"{type(exc).__name__}: {exc}"))]
-        return summary(deliver(outcomes, message, ctx.redis, ctx.settings))
+        counts: Counter[str] = Counter()
+        for item in items:
+            counts.update(_process_item(ctx, item))
+        return summary(counts)
     except TRANSIENT as exc:
-        return _retry_or_give_up(self, message, source, exc, log_extra)
+        return _retry_or_give_up(self, items, exc)
 
 
-def _retry_or_give_up(task: Task, message: dict, source: SourceFile, exc: Exception,
-                      log_extra: dict[str, str]) -> str:
-    """Retry with exponential back-off; after the last retry, write a failure record.
+def _process_item(ctx: _Context, item: dict) -> Counter[str]:
+    """One file: the pipeline, then delivery. Raises only transient errors."""
+    source, data, error = open_message(item)
+    try:
+        if error is not None:
+            outcomes = [pipeline.failure(source, error, ctx.settings.enrich)]
+        else:
+            outcomes = pipeline.run(source, data, ctx.index, ctx.settings)
+    except TRANSIENT:
+        raise
+    except Exception as exc:  # a bug or an input nobody foresaw: record it, keep going
+        log.exception("failed on %s", source.path, extra={"file_id": source.sha256[:24], "file": source.path})
+        outcomes = [pipeline.failure(source, BadInput("internal_error", f"{type(exc).__name__}: {exc}"))]
+    return deliver(outcomes, item, ctx.redis, ctx.settings)
 
-    If even that cannot be done (Redis still away), the message is rejected *with* requeue;
-    should the reject itself not reach Redis, the message stays unacknowledged and comes back
-    after the visibility timeout. Either way it is not lost.
+
+def _retry_or_give_up(task: Task, items: list[dict], exc: Exception) -> str:
+    """Retry with exponential back-off; after the last retry, write failure records.
+
+    A retry runs the whole message again; files already done are not written twice (ids come
+    from content). If even the failure records cannot be written (Redis still away), the
+    message is rejected *with* requeue; should the reject itself not reach Redis, it stays
+    unacknowledged and comes back after the visibility timeout. Either way it is not lost.
     """
     settings = get_settings()
     retries = task.request.retries
+    names = ", ".join(item["source"]["path"] for item in items[:3]) + (" ..." if len(items) > 3 else "")
     if retries < settings.max_retries:
         delay = min(2 ** retries, settings.retry_backoff_max)
-        log.warning("retrying %s in %ss: %s", source.path, delay, exc, extra=log_extra)
+        log.warning("retrying %s in %ss: %s", names, delay, exc)
         metrics.RETRIES.inc()
         try:
             raise task.retry(exc=exc, countdown=delay, max_retries=settings.max_retries)
         except Reject:  # the retry could not be published: the broker is away too
             raise Reject(exc, requeue=True) from None
-    log.error("giving up on %s after %d retries: %s", source.path, retries, exc, extra=log_extra)
-    failure = pipeline.failure(
-        source, BadInput("transient", f"gave up after {retries} retries: {type(exc).__name__}: {exc}")
-    )
+    log.error("giving up on %s after %d retries: %s", names, retries, exc)
+    counts: Counter[str] = Counter()
     try:
         ctx = context()
-        return summary(deliver([failure], message, ctx.redis, ctx.settings))
+        for item in items:
+            source = open_message(item)[0]
+            failure = pipeline.failure(
+                source, BadInput("transient", f"gave up after {retries} retries: {type(exc).__name__}: {exc}")
+            )
+            counts.update(deliver([failure], item, ctx.redis, ctx.settings))
     except TRANSIENT:
         raise Reject(exc, requeue=True) from None
+    return summary(counts)
 
 
 @app.task(bind=True, name="ingest.noop")

@@ -29,7 +29,7 @@ from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
 from . import metrics
-from .messages import make_message, read_source
+from .messages import make_batch, make_message, read_source
 from .redis_client import SEEN, STATS
 from .settings import Settings
 
@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 PARTIAL_NAME = re.compile(r"(\.tmp|\.part|\.crdownload|\.partial|\.swp)$|^~\$", re.I)
 CLOSE_QUIET = 0.01  # seconds with no write after a close-after-write before the file is taken
+SUBMIT_CHUNK = 256  # ready files read and queued per round (bounds the watcher's memory)
+BATCH_BYTES = 1 << 20  # content per message, before base64
 TICK = 0.1          # the loop's longest sleep; a close-after-write event wakes it at once
 
 Send = Callable[[dict[str, Any]], None]
@@ -171,28 +173,53 @@ class Watcher:
         return ready
 
     # --- queueing -----------------------------------------------------------------------
-    def submit(self, path: str) -> None:
-        """Queue one ready file (unless its bytes were queued before), then set it aside."""
-        source, data, error = read_source(Path(path), self.inbox, self.settings.max_file_bytes)
-        if error is not None:
-            log.warning("%s cannot be read: %s", source.path, error.message, extra={"file_id": source.sha256[:24]})
-        metrics.FILES_SEEN.inc()
-        key = SEEN + source.sha256
-        if self.redis.exists(key):
-            metrics.FILES_REPEATED.inc()
-            log.info("%s: the same bytes were queued before; not queued again", source.path,
-                     extra={"file_id": source.sha256[:24]})
-        else:
+    def submit(self, paths: list[str]) -> None:
+        """Queue ready files (unless their bytes were queued before), then set them aside.
+
+        Files that became ready together (a burst) travel several to a message, which spreads
+        Celery's per-message cost; a file that is ready alone travels alone, at once.
+        """
+        items = [(path, *read_source(Path(path), self.inbox, self.settings.max_file_bytes)) for path in paths]
+        metrics.FILES_SEEN.inc(len(items))
+        check = self.redis.pipeline(transaction=False)
+        for _, source, _, _ in items:
+            check.exists(SEEN + source.sha256)
+        fresh, shas = [], set()
+        for (path, source, data, error), seen in zip(items, check.execute()):
+            if error is not None:
+                log.warning("%s cannot be read: %s", source.path, error.message, extra={"file_id": source.sha256[:24]})
+            if seen or source.sha256 in shas:
+                metrics.FILES_REPEATED.inc()
+                log.info("%s: the same bytes were queued before; not queued again", source.path,
+                         extra={"file_id": source.sha256[:24]})
+                self.set_aside(Path(path))
+                continue
+            shas.add(source.sha256)
+            fresh.append((path, source, data, error))
+        for batch in self.batches(fresh):
             self.wait_for_room()
-            self.send(make_message(source, data, error))  # raises: the file stays for a retry
+            self.send(make_batch([make_message(source, data, error) for _, source, data, error in batch]))
             # Marked after the send: a crash in between queues the bytes twice at worst, and
-            # processing is idempotent; marking first could lose the file.
-            self.redis.pipeline(transaction=False).set(key, "queued", ex=self.settings.idempotency_ttl) \
-                .hincrby(STATS, "queued", 1).execute()
-            metrics.FILES_QUEUED.inc()
-            self.queued += 1
-            log.info("queued %s (%d bytes)", source.path, source.size, extra={"file_id": source.sha256[:24]})
-        self.set_aside(Path(path))
+            # processing is idempotent; marking first could lose the files.
+            mark = self.redis.pipeline(transaction=False)
+            for _, source, _, _ in batch:
+                mark.set(SEEN + source.sha256, "queued", ex=self.settings.idempotency_ttl)
+            mark.hincrby(STATS, "queued", len(batch)).execute()
+            metrics.FILES_QUEUED.inc(len(batch))
+            self.queued += len(batch)
+            for path, source, _, _ in batch:
+                log.info("queued %s (%d bytes)", source.path, source.size, extra={"file_id": source.sha256[:24]})
+                self.set_aside(Path(path))
+
+    def batches(self, items: list[Any]) -> list[list[Any]]:
+        """Even batches of at most ``batch_files`` files and about ``BATCH_BYTES`` of content."""
+        if not items:
+            return []
+        size = max(1, self.settings.batch_files)
+        total = sum(len(data or b"") for _, _, data, _ in items)
+        count = max(-(-len(items) // size), -(-total // BATCH_BYTES))
+        count = min(count, len(items))
+        return [items[i::count] for i in range(count)]
 
     def wait_for_room(self) -> None:
         """Back-pressure: hold while the queue is longer than the high-water mark.
@@ -260,15 +287,20 @@ class Watcher:
         last_scan = time.monotonic()
         try:
             while not stop.is_set():
-                for path in self.ready_paths():
+                ready = self.ready_paths()
+                for start in range(0, len(ready), SUBMIT_CHUNK):
+                    chunk = ready[start:start + SUBMIT_CHUNK]
                     if stop.is_set():
                         break
                     try:
-                        self.submit(path)
+                        self.submit(chunk)
                     except (redis.RedisError, OperationalError) as exc:
-                        log.warning("Redis unavailable (%s); %s stays in the inbox for now", exc, path)
-                        self.mark(path, moved=True)
+                        log.warning("Redis unavailable (%s); %d file(s) stay in the inbox for now", exc, len(chunk))
+                        for path in ready[start:]:
+                            if os.path.lexists(path):
+                                self.mark(path, moved=True)
                         stop.wait(1.0)
+                        break
                 if not observer.is_alive():
                     log.error("the file observer stopped; restarting it and rescanning")
                     self.observer = observer = self._observer()
