@@ -38,3 +38,21 @@ def test_ingest_run_turns_dropped_seeds_into_records_and_ctrl_c_leaves_no_proces
         run.wait(60)
     psutil.wait_procs(children, timeout=10)
     assert [c.pid for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE] == []
+
+
+def test_ingest_run_uses_the_configured_redis_and_starts_none(tmp_path: Path, redis_url: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INGEST_")}
+    env.update(INGEST_ENRICH="off", INGEST_REDIS_URL=redis_url, INGEST_METRICS_PORT="0", INGEST_WORKER_METRICS_PORT="0")
+    log = open(tmp_path / "run.log", "wb")
+    run = subprocess.Popen([sys.executable, "-m", "worker.cli", "run"], cwd=tmp_path, env=env,
+                           stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: b"watching" in (tmp_path / "run.log").read_bytes(), 60, "the watcher to start")
+        children = psutil.Process(run.pid).children(recursive=True)
+        assert not any("redis-server" in " ".join(c.cmdline()) for c in children)
+        shutil.copy(SEEDS[0], tmp_path / "inbox" / "one.txt")
+        wait_until(lambda: len(list((tmp_path / "records").glob("*.json"))) == 1, 60, "a record")
+        assert not (tmp_path / ".ingest" / "appendonly.aof").exists()
+    finally:
+        run.send_signal(signal.SIGINT)
+        run.wait(60)
