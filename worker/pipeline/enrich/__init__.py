@@ -1,13 +1,35 @@
-"""Enrich stage: who, where, what was said and how much, from a normalised article."""
+"""Enrich stage: who, where, what was said and how much, from a normalised article.
+
+Levels (INGEST_ENRICH): `full` runs the statistical NER model plus everything below; `fast`
+skips the model (backfills): places and organisations come from the gazetteer and alias table
+by name, and quotes, amounts, dates, keywords, summary and tone are all rule- or lexicon-based;
+`off` does nothing. Models, tables and automata are built once per process, on first use.
+"""
 
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from ...models import Article, EnrichLevel, Enrichment
+from .aliases import AliasTable, load_aliases
+from .amounts import find_amounts
+from .canonical import fold, strip_titles
+from .dates import find_dates
+from .entities import entities_from_ner, entities_from_scan
+from .gazetteer import gazetteer as _gazetteer
+from .gazetteer import name_scanner
+from .keywords import keywords as _keywords
+from .nlp import ner_mentions
+from .quotes import find_quotes
+from .summary import lead
+from .tone import tone as _tone
 
-_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"'\u201d\u2019]))\s+(?=[\"'\u201c\u2018]?[A-Z0-9])")
+__all__ = ["enrich", "lead"]  # submodules keep their names: functions are imported under aliases
+
+_FULL_NAME = re.compile(r"\b[A-Z][a-z'’-]+(?:\s[A-Z][a-z'’-]+){1,2}\b")
 
 
 def enrich(
@@ -19,11 +41,54 @@ def enrich(
 ) -> Enrichment:
     if level == "off":
         return Enrichment(level="off")
-    return Enrichment(level=level, summary=lead(article.body))
+    body = article.body
+    aliases = load_aliases(alias_file)
+    gaz = _gazetteer()
+    hits = name_scanner(aliases).scan(body)
+    if level == "full":
+        entities, persons = entities_from_ner(body, ner_mentions(body, spacy_model), hits, aliases, gaz)
+        resolve = _resolver({p.name for p in persons}, aliases)
+    else:
+        entities, persons = entities_from_scan(body, hits, aliases, gaz), []
+        resolve = _resolver(_names_in_text(body), aliases)
+    return Enrichment(
+        level=level,
+        entities=entities,
+        quotes=find_quotes(body, resolve, [(p.start, p.name) for p in persons]),
+        amounts=find_amounts(body),
+        dates=find_dates(body, article.published_at),
+        keywords=_keywords(body),
+        summary=lead(body),
+        tone=_tone(body),
+    )
 
 
-def lead(body: str, sentences: int = 3) -> str | None:
-    """The summary a news reader expects: the first sentences of the body."""
-    first_paragraphs = " ".join(body.split("\n")[:4])
-    parts = _SENTENCE_END.split(first_paragraphs)
-    return " ".join(parts[:sentences]).strip() or None
+def _resolver(full_names: set[str], aliases: AliasTable) -> Callable[[str], str]:
+    """Speaker as written ("Mr Zelensky") -> the article's canonical name for that person."""
+    by_key: dict[str, str] = {}
+    for name in sorted(full_names, key=len, reverse=True):
+        words = name.split()
+        by_key.setdefault(fold(name), name)
+        by_key.setdefault(fold(words[-1]), name)
+
+    def resolve(speaker: str) -> str:
+        entry = aliases.lookup(speaker)
+        if entry is not None:
+            return entry.name
+        name = strip_titles(speaker)
+        return by_key.get(fold(name)) or by_key.get(fold(name.split()[-1])) or name
+
+    return resolve
+
+
+def _names_in_text(body: str) -> set[str]:
+    """Without NER: capitalised two- and three-word sequences, the most frequent per surname."""
+    counts: Counter[str] = Counter(strip_titles(m.group(0)) for m in _FULL_NAME.finditer(body))
+    best: dict[str, tuple[int, str]] = {}
+    for name, count in counts.items():
+        if " " in name:
+            key = fold(name.split()[-1])
+            if count > best.get(key, (0, ""))[0]:
+                best[key] = (count, name)
+    return {name for _, name in best.values()}
+

@@ -1,0 +1,67 @@
+"""Enrich stage, quotations: direct quotes with the canonical name of who said them."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from worker.models import Article, Enrichment
+from worker.pipeline.enrich import enrich
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+
+
+@lru_cache(maxsize=None)
+def full(prefix: str) -> Enrichment:
+    path = next(SEEDS.glob(f"{prefix}_*.txt"))
+    return enrich(Article(body=path.read_text(encoding="utf-8")), "full")
+
+
+def speaker_of(enrichment: Enrichment, fragment: str) -> str | None:
+    matches = [q for q in enrichment.quotes if fragment in q.text]
+    assert len(matches) == 1, f"{fragment!r} in {[q.text for q in enrichment.quotes]}"
+    return matches[0].speaker
+
+
+def test_nothing_else_works_is_zelenskys():
+    assert speaker_of(full("000"), "Nothing else works") == "Volodymyr Zelensky"
+
+
+def test_quote_then_name_said():
+    assert speaker_of(full("000"), "We actually had a positive meeting") == "Volodymyr Zelensky"
+
+
+def test_quote_then_said_name():
+    assert speaker_of(full("002"), "I think it's a great time to end it") == "Donald Trump"
+
+
+def test_he_told_reporters_is_the_last_named_speaker():
+    assert speaker_of(full("001"), "We need to fight for these (aid) packages") == "Volodymyr Zelensky"
+
+
+def test_name_said_colon_then_quote():
+    body = "President Volodymyr Zelensky met Donald Trump.\nZelensky said: \"Nothing else works.\""
+    quotes = enrich(Article(body=body), "full").quotes
+    assert [(q.text, q.speaker) for q in quotes] == [("Nothing else works.", "Volodymyr Zelensky")]
+
+
+def test_second_quote_after_attribution_continues_the_speaker():
+    assert speaker_of(full("000"), "I think that the U.S.A. will return") == "Volodymyr Zelensky"
+
+
+def test_scare_quotes_are_not_quotations():
+    texts = [q.text for q in full("000").quotes]
+    assert "positive" not in texts and "Coalition of the Willing," not in texts
+
+
+def test_quote_offsets_cover_the_quoted_text():
+    body = (SEEDS / next(p.name for p in SEEDS.glob("000_*.txt"))).read_text(encoding="utf-8")
+    for quote in full("000").quotes:
+        start, end = quote.offset
+        assert quote.text in body[start:end]
+
+
+def test_fast_level_names_speakers_without_the_model():
+    path = next(SEEDS.glob("000_*.txt"))
+    quotes = enrich(Article(body=path.read_text(encoding="utf-8")), "fast").quotes
+    assert [q.speaker for q in quotes if "Nothing else works" in q.text] == ["Volodymyr Zelensky"]

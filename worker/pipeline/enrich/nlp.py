@@ -1,0 +1,73 @@
+"""The statistical NER model: loaded once per process, lazily, with only what NER needs.
+
+Everything but the token-to-vector layer and the entity recogniser is excluded at load time
+(not just disabled), which keeps memory and per-document cost at the NER floor.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+NER_COMPONENTS = frozenset({"tok2vec", "transformer", "ner"})
+CHUNK_CHARS = 20_000  # long bodies go through nlp.pipe in paragraph-aligned chunks
+
+
+@dataclass(frozen=True)
+class Mention:
+    start: int
+    end: int
+    text: str
+    label: str
+
+
+def _pipeline_names(model: str) -> list[str]:
+    """Component names from the installed package's meta.json, read without loading weights."""
+    package = Path(importlib.import_module(model).__file__).parent
+    for meta in [package / "meta.json", *package.glob("*/meta.json")]:
+        if meta.exists():
+            return list(json.loads(meta.read_text(encoding="utf-8")).get("pipeline", []))
+    return []
+
+
+@lru_cache(maxsize=2)
+def load_model(model: str):  # -> spacy.Language (spaCy imported lazily: `fast` never pays for it)
+    """The named spaCy pipeline with every component but tok2vec/transformer/ner excluded."""
+    import spacy
+
+    exclude = [name for name in _pipeline_names(model) if name not in NER_COMPONENTS]
+    return spacy.load(model, exclude=exclude)
+
+
+def chunks(text: str, size: int = CHUNK_CHARS) -> Iterator[tuple[int, str]]:
+    """(offset, piece) pieces of at most about `size` characters, cut at line breaks."""
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + size)
+        if end < len(text):
+            cut = text.rfind("\n", start, end)
+            end = cut + 1 if cut > start else end
+        yield start, text[start:end]
+        start = end
+
+
+def mentions_from_docs(docs: Iterable, offsets: Iterable[int]) -> list[Mention]:
+    return [
+        Mention(offset + ent.start_char, offset + ent.end_char, ent.text, ent.label_)
+        for doc, offset in zip(docs, offsets)
+        for ent in doc.ents
+    ]
+
+
+def ner_mentions(text: str, model: str) -> list[Mention]:
+    """Every entity span the model finds in `text`, with offsets into `text`."""
+    nlp = load_model(model)
+    pieces = list(chunks(text))
+    if len(pieces) == 1:
+        return mentions_from_docs([nlp(text)], [0])
+    docs = nlp.pipe(piece for _, piece in pieces)
+    return mentions_from_docs(docs, [offset for offset, _ in pieces])
