@@ -67,3 +67,12 @@ def test_fast_never_touches_the_ner_model():
     enrich(seed("000"), "fast")
     after = load_model.cache_info()
     assert (after.hits + after.misses) == (calls.hits + calls.misses)
+
+
+def test_full_level_falls_back_to_fast_for_articles_not_in_english() -> None:
+    from worker.pipeline import enrich_level
+
+    assert enrich_level("full", "de") == "fast"
+    assert enrich_level("full", "en") == "full"
+    assert enrich_level("full", None) == "full"
+    assert enrich_level("off", "de") == "off"

@@ -86,7 +86,8 @@ def process_document(
         dedup = index.check_and_insert(index.fingerprint(article), rid)
     with timer.stage("enrich"):
         enrichment = enrich(
-            article, settings.enrich, spacy_model=settings.spacy_model, alias_file=settings.alias_file
+            article, enrich_level(settings.enrich, article.language),
+            spacy_model=settings.spacy_model, alias_file=settings.alias_file,
         )
     return Record(
         id=rid,
@@ -102,6 +103,11 @@ def process_document(
         tone=enrichment.tone,
         pipeline=PipelineInfo(version=__version__, enrich=enrichment.level, timings_ms=dict(timer.ms)),
     )
+
+
+def enrich_level(level: EnrichLevel, language: str | None) -> EnrichLevel:
+    """The English NER model reads only English: other languages get `fast` (the record says so)."""
+    return "fast" if level == "full" and language not in (None, "en") else level
 
 
 _WARM_UP_TEXT = """Talks resume in Geneva
