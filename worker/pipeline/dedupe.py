@@ -1,76 +1,167 @@
 """Dedupe stage: is this article one we have seen, within the dedup window?
 
+Two tests, both against one index in Redis shared by every worker:
+
+* exact: a hash of the folded body (case, white space, quotes, dashes and punctuation folded);
+* near: a MinHash of the body's word shingles (``minhash.py``), LSH bands to find candidates,
+  and each candidate verified by estimated Jaccard similarity or containment (the share of the
+  smaller text found in the larger, so a copy cut to its first half is still found).
+
 ``fingerprint`` is pure; ``DedupIndex.check_and_insert`` asks Redis and records the article in
-one atomic step (a Lua script), so two workers handling two copies at the same moment can never
-both see themselves as the original.
+one atomic step (``dedupe.lua``), so two workers handling two copies at the same moment can never
+both see themselves as the original. Only originals are indexed: a duplicate is reported and
+left out, so the index holds one entry per story.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
-import unicodedata
+from importlib import resources
 
+import numpy as np
 from pydantic import BaseModel
 from redis import Redis
 
 from ..models import Article, DedupResult
 from ..settings import Settings
+from .minhash import MinHasher, band_hashes, folded_bytes
 
-_FOLD = str.maketrans({
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
-    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
-    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-",
-    "\u2212": "-",
-})
-_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+ID_MAX = 32  # bytes of a record id in the index (record ids are 24)
+MIN_CONTAINMENT_SHINGLES = 20  # texts smaller than this are matched by Jaccard only
+# Containment is estimated from Jaccard and the two sizes, so a chance agreement of a few bins
+# between a short text and a long one would be blown up into a high containment: below this
+# Jaccard (a size ratio of about 5 for a full copy) containment is not trusted.
+MIN_CONTAINMENT_JACCARD = 0.2
+ENTRY = 7  # bytes per index entry in a fingerprint: 4 to choose the bucket, 3 to check
+_STATUS = {0: "unique", 1: "exact_duplicate", 2: "near_duplicate"}
 
 
 class Fingerprint(BaseModel):
+    """What the index needs of an article, computed without Redis."""
+
     exact: str  # hex digest of the folded body
+    shingles: int = 0  # distinct word shingles (0: no words, exact test only)
+    signature: bytes = b""  # the stored MinHash: one byte per bin
+    keys: bytes = b""  # 7 bytes per index entry: the exact hash, then one per LSH band
 
 
 def fold(body: str) -> str:
     """The body with case, white space, quotes, dashes and punctuation folded away."""
-    text = unicodedata.normalize("NFKC", body).translate(_FOLD).casefold()
-    return _NON_WORD.sub(" ", text).strip()
+    return folded_bytes(body).decode()
 
 
-def fingerprint(article: Article) -> Fingerprint:
-    return Fingerprint(exact=hashlib.blake2b(fold(article.body).encode(), digest_size=16).hexdigest())
+def fingerprint(article: Article, hasher: MinHasher | None = None, bands: int = 48, rows: int = 3) -> Fingerprint:
+    """The article's fingerprint: exact hash, MinHash signature and LSH band keys."""
+    hasher = hasher or MinHasher()
+    folded = folded_bytes(article.body)
+    digest = hashlib.blake2b(folded, digest_size=16).digest()
+    sig = hasher.signature(folded)
+    if sig is None:
+        return Fingerprint.model_construct(exact=digest.hex(), keys=digest[:ENTRY])
+    band_keys = band_hashes(sig.values, bands, rows).astype(">u8").view(np.uint8).reshape(bands, 8)
+    return Fingerprint.model_construct(  # our own values: skip validation (a hot path)
+        exact=digest.hex(),
+        shingles=sig.shingles,
+        signature=sig.stored(),
+        keys=digest[:ENTRY] + band_keys[:, :ENTRY].tobytes(),
+    )
 
 
-# KEYS[1] exact key. ARGV: record id, ttl seconds. Returns the id stored first.
-_CHECK_AND_INSERT = """
-local first = redis.call('GET', KEYS[1])
-if first then
-  return first
-end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
-return ARGV[1]
-"""
+_SCRIPT = resources.files(__package__).joinpath("dedupe.lua").read_text()
 
 
 class DedupIndex:
-    """The dedup index in Redis, shared by every worker."""
+    """The dedup index in Redis, shared by every worker (keys under ``prefix``).
 
-    def __init__(self, redis: Redis, *, ttl: int, prefix: str = "ingest:dedup") -> None:
+    Entries are kept in time slices of ``ttl / slices`` seconds; a slice's keys expire together
+    once its newest entry is ``ttl`` old, and older entries are ignored before that, so the window
+    is exactly ``ttl`` while memory is freed at most one slice late. Redis 6.2 cannot expire a
+    member of a shared structure, and one key per entry would cost ~70 bytes each: per-slice keys
+    keep an indexed article at about 600 bytes (see BENCHMARKS.md, `dedupe`). A look-up reads
+    every live slice (``slices + 1`` at most), so fewer slices is faster, more is leaner.
+
+    Band entries go to ``first_buckets`` buckets (fields of one hash per slice) in the first
+    slice, and to enough for about ``entries_per_bucket`` entries each afterwards (sized from the
+    previous slice), so a look-up scans a few hundred bytes per band whatever the volume.
+    Keys are named in the script, not declared: a single Redis (or one shard), not Cluster.
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        ttl: int,
+        prefix: str = "ingest:dedup",
+        shingle_size: int = 5,
+        num_perm: int = 256,
+        bands: int = 48,
+        rows: int = 3,
+        near_threshold: float = 0.6,
+        containment_threshold: float = 0.7,
+        slices: int = 2,
+        first_buckets: int = 4096,
+        entries_per_bucket: int = 128,
+    ) -> None:
+        if bands * rows > num_perm:
+            raise ValueError(f"{bands} bands x {rows} rows need at least {bands * rows} permutations")
         self.redis = redis
         self.ttl = ttl
         self.prefix = prefix
-        self._script = redis.register_script(_CHECK_AND_INSERT)
+        # Signatures and band keys made with other parameters cannot be compared: they live
+        # under their own names, and a change of parameters starts a new index.
+        self.keys_prefix = f"{prefix}:{shingle_size}.{num_perm}.{bands}x{rows}"
+        self.hasher = MinHasher(shingle_size=shingle_size, num_perm=num_perm)
+        self.bands, self.rows = bands, rows
+        self.near_threshold = near_threshold
+        self.containment_threshold = containment_threshold
+        self.slice_seconds = max(1, -(-ttl // slices))
+        self.first_buckets = first_buckets
+        self.entries_per_bucket = entries_per_bucket
+        self._script = redis.register_script(_SCRIPT)
 
     @classmethod
     def from_settings(cls, redis: Redis, settings: Settings) -> DedupIndex:
-        return cls(redis, ttl=settings.dedup_ttl)
+        return cls(
+            redis,
+            ttl=settings.dedup_ttl,
+            shingle_size=settings.shingle_size,
+            num_perm=settings.num_perm,
+            bands=settings.lsh_bands,
+            rows=settings.lsh_rows,
+            near_threshold=settings.near_threshold,
+            containment_threshold=settings.containment_threshold,
+        )
 
     def fingerprint(self, article: Article) -> Fingerprint:
         """The article's fingerprint with this index's parameters (pure: no Redis)."""
-        return fingerprint(article)
+        return fingerprint(article, self.hasher, self.bands, self.rows)
 
     def check_and_insert(self, fp: Fingerprint, record_id: str) -> DedupResult:
-        first = self._script(keys=[f"{self.prefix}:exact:{fp.exact}"], args=[record_id, self.ttl])
-        first = first.decode() if isinstance(first, bytes) else first
-        if first == record_id:  # new, or this very record processed again
+        """The article's status, and the article indexed if it is new: one Redis round trip.
+
+        The same ``record_id`` checked again comes back ``unique`` (a record never duplicates
+        itself), so a retried task gets the same answer.
+        """
+        if len(record_id.encode()) > ID_MAX:
+            raise ValueError(f"record ids longer than {ID_MAX} bytes cannot be indexed: {record_id!r}")
+        status, original, similarity = self._script(args=[
+            self.keys_prefix, record_id, self.ttl, self.slice_seconds,
+            self.near_threshold, self.containment_threshold,
+            fp.shingles, fp.signature, fp.keys, MIN_CONTAINMENT_SHINGLES, MIN_CONTAINMENT_JACCARD, ID_MAX,
+            self.first_buckets, self.entries_per_bucket, bytes.fromhex(fp.exact)[:8],
+        ])
+        if status == 0:
             return DedupResult(status="unique")
-        return DedupResult(status="exact_duplicate", duplicate_of=first, similarity=1.0)
+        return DedupResult(
+            status=_STATUS[status],
+            duplicate_of=original.decode() if isinstance(original, bytes) else original,
+            similarity=round(float(similarity), 4),
+        )
+
+
+def band_count(keys: bytes) -> int:
+    """Number of LSH band entries in a fingerprint's keys (for tests and the benchmark)."""
+    return max(0, len(keys) // ENTRY - 1)
+
+
+__all__ = ["DedupIndex", "Fingerprint", "fingerprint", "fold", "band_count"]

@@ -1,0 +1,246 @@
+-- Dedup check-and-insert: one atomic step, so whatever the interleaving of workers, exactly one
+-- of several copies of an article becomes the original.
+--
+-- Layout (P = prefix, e = time slice number = floor(server time / slice seconds)):
+--   P:g:e    number of buckets of slice e, chosen when the slice gets its first article
+--            from the previous slice's volume, so that buckets stay short
+--   P:s:e    string of fixed-size slots, one per indexed article, appended in order; the slot
+--            number (1-based) is the article's short id within the slice. A slot holds
+--            >I4 insert time, >I4 distinct shingles, 8 bytes of the exact hash, B id length,
+--            the id padded to IDMAX bytes, then the stored signature (one byte per MinHash bin).
+--   P:b:e    hash of buckets: field = >I4 bucket number n, value = 6-byte entries: 3 check
+--            bytes of a band key (or of the exact hash), then the >I3 slot number, where
+--            n = (first 4 bytes of the key) mod P:g:e. One HMGET reads every band's bucket of a
+--            slice and one HSET writes them back: a call from Lua costs about as much as the
+--            work it does, and a shared bucket costs 6 bytes per entry, not a key per entry.
+-- Every key of slice e expires at the end of the slice plus the TTL, so an entry lives at least
+-- the TTL and at most one slice longer; a candidate older than the TTL is ignored, so the window
+-- itself is exact.
+--
+-- ARGV: prefix, record id, ttl, slice seconds, jaccard threshold, containment threshold,
+--       distinct shingles, signature bytes ("" for none), keys blob (7 bytes per entry:
+--       >I4 bucket selector, 3 check bytes; entry 1 is the exact hash, then one per band),
+--       min shingles for containment, min jaccard for containment, id slot size,
+--       first-slice bucket count, target entries per bucket, 8 bytes of the exact hash.
+-- Returns {status, id of the original, similarity as a string}; status 0 unique,
+-- 1 exact duplicate, 2 near duplicate.
+
+local P = ARGV[1]
+local rid = ARGV[2]
+local ttl = tonumber(ARGV[3])
+local slice = tonumber(ARGV[4])
+local jt = tonumber(ARGV[5])
+local ct = tonumber(ARGV[6])
+local nsh = tonumber(ARGV[7])
+local sig = ARGV[8]
+local blob = ARGV[9]
+local minc = tonumber(ARGV[10])
+local minj = tonumber(ARGV[11])
+local idmax = tonumber(ARGV[12])
+local g0 = tonumber(ARGV[13])
+local per_bucket = tonumber(ARGV[14])
+local digest = ARGV[15]
+local W = 6  -- bytes per bucket entry
+
+local k = #sig
+local head = 17 + idmax
+local R = head + k
+local now = tonumber(redis.call('TIME')[1])
+local cur = math.floor(now / slice)
+local oldest = math.floor((now - ttl) / slice)
+local nkeys = #blob / 7
+
+-- Bucket selectors and check bytes of every entry, read once.
+local sels, checks = {}, {}
+for j = 1, nkeys do
+  sels[j] = struct.unpack('>I4', blob, (j - 1) * 7 + 1)
+  checks[j] = string.sub(blob, (j - 1) * 7 + 5, j * 7)
+end
+
+-- Bucket key names of slice e (with g buckets). The bucket number is packed, not formatted:
+-- number-to-text conversion costs more in Lua than the Redis call itself.
+local fields_by_g = {}  -- bucket fields by bucket count: slices almost always share one
+local function fields_of(g)
+  local fields = fields_by_g[g]
+  if not fields then
+    fields = {}
+    for j = 1, nkeys do
+      fields[j] = struct.pack('>I4', sels[j] % g)
+    end
+    fields_by_g[g] = fields
+  end
+  return fields
+end
+
+local NONE = {}
+
+-- The slot numbers stored under entry j in a bucket string (false: no such bucket).
+local function scan(bucket, j)
+  local out = NONE
+  if bucket then
+    local check = checks[j]
+    local init = 1
+    while true do
+      local pos = string.find(bucket, check, init, true)
+      if not pos then
+        break
+      end
+      if (pos - 1) % W == 0 then
+        local a, b, c = string.byte(bucket, pos + 3, pos + 5)
+        if out == NONE then
+          out = {}
+        end
+        out[#out + 1] = (a * 256 + b) * 256 + c
+        init = pos + W
+      else
+        init = pos + 1
+      end
+    end
+  end
+  return out
+end
+
+-- Slot n of slice e: insert time, shingles, record id, and the signature if asked.
+local function slot(e, n, with_sig)
+  local off = (n - 1) * R
+  local last = off + (with_sig and R or head) - 1
+  local raw = redis.call('GETRANGE', P .. ':s:' .. e, off, last)
+  if #raw < head then
+    return nil
+  end
+  local t, sh = struct.unpack('>I4I4', raw)
+  local len = string.byte(raw, 17)
+  return t, sh, string.sub(raw, 18, 17 + len), with_sig and string.sub(raw, head + 1) or string.sub(raw, 9, 16)
+end
+
+-- Live slices, newest first, with their bucket counts.
+local slices = {}
+for e = cur, oldest, -1 do
+  local g = redis.call('GET', P .. ':g:' .. e)
+  if g then
+    slices[#slices + 1] = {e, tonumber(g), nil}
+  end
+end
+local current = {}  -- field -> bucket value of the current slice, as read
+
+-- 1. Exact: the same folded body within the window (this very record counts as new).
+for _, s in ipairs(slices) do
+  local field = fields_of(s[2])[1]
+  local bucket = redis.call('HGET', P .. ':b:' .. s[1], field)
+  if s[1] == cur then
+    current[field] = bucket
+  end
+  for _, n in ipairs(scan(bucket, 1)) do
+    local t, _, id, hash = slot(s[1], n, false)
+    if t and now - t < ttl and hash == digest then
+      if id == rid then
+        return {0, rid, '1'}
+      end
+      return {1, id, '1'}
+    end
+  end
+end
+
+-- 2. Near: candidates from the LSH bands, verified by their estimated similarity.
+if k > 0 and nkeys > 1 then
+  local mine = nil
+  local seen = {}
+  local best_id, best_score = nil, -1
+  for _, s in ipairs(slices) do
+    local e = s[1]
+    local fields = fields_of(s[2])
+    local buckets = redis.call('HMGET', P .. ':b:' .. e, unpack(fields, 2))
+    if e == cur then
+      for j = 2, nkeys do
+        current[fields[j]] = buckets[j - 1]
+      end
+    end
+    for j = 2, nkeys do
+      for _, n in ipairs(scan(buckets[j - 1], j)) do
+        local tag = e .. ':' .. n
+        if not seen[tag] then
+          seen[tag] = true
+          local t, sh, id, other = slot(e, n, true)
+          if t and now - t < ttl and id ~= rid and #other == k then
+            mine = mine or {string.byte(sig, 1, k)}
+            local equal = 0
+            local theirs = {string.byte(other, 1, k)}
+            for i = 1, k do
+              if mine[i] == theirs[i] then
+                equal = equal + 1
+              end
+            end
+            local jac = (equal / k - 1 / 256) / (1 - 1 / 256)
+            if jac < 0 then jac = 0 end
+            local small = math.min(sh, nsh)
+            local con = 0
+            if small >= minc and jac >= minj then
+              con = math.min(1, jac * (sh + nsh) / (1 + jac) / small)
+            end
+            local score = -1  -- the higher of the measures that pass
+            if jac >= jt then
+              score = jac
+            end
+            if con >= ct and con > score then
+              score = con
+            end
+            if score > best_score then
+              best_id, best_score = id, score
+            end
+          end
+        end
+      end
+    end
+  end
+  if best_id then
+    return {2, best_id, string.format('%.4f', best_score)}
+  end
+end
+
+-- 3. New: index it in the current slice.
+local gkey = P .. ':g:' .. cur
+local g = redis.call('GET', gkey)
+if g then
+  g = tonumber(g)
+else
+  local prev = redis.call('STRLEN', P .. ':s:' .. (cur - 1)) / R
+  g = g0
+  while g * per_bucket < prev * nkeys and g < 1048576 do
+    g = g * 2
+  end
+  redis.call('SET', gkey, g)
+  redis.call('EXPIREAT', gkey, (cur + 1) * slice + ttl)
+end
+local expire_at = (cur + 1) * slice + ttl
+local skey = P .. ':s:' .. cur
+local record = struct.pack('>I4I4', now, nsh) .. digest .. string.char(#rid) .. rid .. string.rep('\0', idmax - #rid) .. sig
+local n = redis.call('APPEND', skey, record) / R
+if n == 1 then
+  redis.call('EXPIREAT', skey, expire_at)
+end
+if n >= 16777216 then  -- slot numbers are 3 bytes: a slice this full checks but indexes no more
+  return {0, rid, '1'}
+end
+local packed = string.char(math.floor(n / 65536), math.floor(n / 256) % 256, n % 256)
+-- Append this article's entries to its buckets (two bands may share one) in one HSET.
+local fields = fields_of(g)
+local fresh, order = {}, {}
+for j = 1, nkeys do
+  local f = fields[j]
+  if not fresh[f] then
+    order[#order + 1] = f
+    fresh[f] = current[f] or ''
+  end
+  fresh[f] = fresh[f] .. checks[j] .. packed
+end
+local args = {}
+for _, f in ipairs(order) do
+  args[#args + 1] = f
+  args[#args + 1] = fresh[f]
+end
+local bkey = P .. ':b:' .. cur
+redis.call('HSET', bkey, unpack(args))
+if n == 1 then
+  redis.call('EXPIREAT', bkey, expire_at)
+end
+return {0, rid, '1'}
