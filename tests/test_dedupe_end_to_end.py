@@ -70,3 +70,20 @@ def test_wire_copy_of_a_seed_dropped_after_it_is_a_near_duplicate_of_it(redis_ur
         assert json.loads((service.records / f"{original['id']}.json").read_text())["dedup"]["status"] == "unique"
     finally:
         service.stop_all()
+
+
+def test_on_duplicate_skip_writes_no_record_for_the_copy_but_counts_it(redis_url: str, tmp_path: Path) -> None:
+    import redis
+
+    service = Service(redis_url, tmp_path, enrich="off", on_duplicate="skip")
+    try:
+        service.start_worker()
+        service.start_watcher()
+        shutil.copy(SEEDS[1], service.inbox / "paper.txt")
+        service.wait_for_records(1)
+        shutil.copy(DATA / "dedupe" / "001_wire_copy.txt", service.inbox / "wire.txt")
+        service.wait_for_log("worker", "skipped wire.txt: near_duplicate")
+        assert [r["source"]["name"] for r in service.records_list()] == ["paper.txt"]
+        assert redis.Redis.from_url(redis_url).hget("ingest:stats", "skipped") == b"1"
+    finally:
+        service.stop_all()
