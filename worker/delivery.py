@@ -39,11 +39,11 @@ def deliver(outcomes: list[Outcome], message: dict[str, Any] | None, client: red
                 log.info("skipped %s: %s of %s", outcome.source.path, outcome.dedup.status,
                          outcome.dedup.duplicate_of, extra=extra)
                 continue
-            if write_outcome(outcome, settings.records_dir):
+            if write_outcome(outcome, settings.records_dir, fsync=settings.fsync):
                 counts["records"] += 1
                 counts["duplicates"] += duplicate
                 log.info("record %s <- %s (%s)", outcome.id, outcome.source.path, outcome.dedup.status, extra=extra)
-        elif write_outcome(outcome, settings.failed_dir.parent):
+        elif write_outcome(outcome, settings.records_dir, fsync=settings.fsync):
             counts["failed"] += 1
             dead.append(outcome)
             log.warning("failed %s: %s", outcome.source.path, outcome.error.message, extra=extra)

@@ -38,6 +38,12 @@ class Settings(BaseSettings):
         description="Where records are written (`<id>.json`; failures in `_failed/`).",
     )
 
+    fsync: bool = Field(
+        True,
+        description="Flush each record to disk before it becomes visible (survives power loss); "
+        "`false` is faster for backfills you can re-run.",
+    )
+
     # --- watcher ----------------------------------------------------------------------------
     after_queue: Literal["keep", "move", "delete"] = Field(
         "move",

@@ -23,7 +23,7 @@ def outcome_path(outcome: Outcome, records_dir: Path) -> Path:
     return folder / f"{outcome.id}.json"
 
 
-def write_outcome(outcome: Outcome, records_dir: Path) -> bool:
+def write_outcome(outcome: Outcome, records_dir: Path, *, fsync: bool = True) -> bool:
     """Write ``outcome`` under ``records_dir``; False when its record was already there."""
     path = outcome_path(outcome, records_dir)
     if isinstance(outcome, Record):
@@ -31,24 +31,25 @@ def write_outcome(outcome: Outcome, records_dir: Path) -> bool:
             return False
         stale_failure = records_dir / "_failed" / path.name
         data = orjson.dumps(outcome.model_dump(mode="json"), option=orjson.OPT_INDENT_2)
-        _atomic_write(path, data)
+        _atomic_write(path, data, fsync)
         stale_failure.unlink(missing_ok=True)  # an input that failed before and now succeeded
         return True
     if (records_dir / path.name).exists():
         return False  # never let a late failure shadow a record
-    _atomic_write(path, orjson.dumps(outcome.model_dump(mode="json"), option=orjson.OPT_INDENT_2))
+    _atomic_write(path, orjson.dumps(outcome.model_dump(mode="json"), option=orjson.OPT_INDENT_2), fsync)
     return True
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def _atomic_write(path: Path, data: bytes, fsync: bool = True) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".partial", dir=path.parent)  # never *.json
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.write(b"\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+            if fsync:  # on disk before the rename makes it visible: no empty record after a crash
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
