@@ -1,0 +1,216 @@
+"""Bad inputs (``tests/data/bad/``, see its README): each ends as a failure record whose
+``error.type`` is the expected one and whose ``error.message`` is one readable line naming the
+cause; the service keeps running and no traceback reaches its output.
+
+First one by one through the real pipeline (the worker's and `ingest process`'s code path, with
+the dedup index in the session's real Redis), then all at once through the running service.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.conftest import DATA, SEEDS
+from tests.data.bad import make_bad_inputs as bad
+from tests.service import Service, outcome_count, wait_until
+from worker import pipeline
+from worker.messages import read_source
+from worker.models import FailureRecord, Record
+from worker.pipeline.dedupe import DedupIndex
+from worker.settings import Settings
+
+BAD = DATA / "bad"
+
+# A known bug makes its test a strict xfail; this is what the code raises or fails instead.
+BUG_RAISES: dict[str, type[BaseException]] = {
+    "no_text.html": AssertionError,         # a record of the nav links
+    "truncated.txt.gz": AssertionError,     # a record of the cut-off article
+    "deeply_nested.json": RecursionError,   # escapes parse (json.loads)
+    "author_number.json": TypeError,        # escapes parse_json_object
+}
+assert set(BUG_RAISES) == {name for name, exp in bad.EXPECTED.items() if exp.bug}
+
+
+def known_bug(name: str) -> list[pytest.MarkDecorator]:
+    exp = bad.EXPECTED[name]
+    if not exp.bug:
+        return []
+    return [pytest.mark.xfail(strict=True, raises=BUG_RAISES[name], reason=f"known bug: {exp.bug}")]
+
+
+@pytest.fixture(scope="module")
+def large_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The gzip bomb and the oversized file, made for the limits in force (env or defaults)."""
+    folder = tmp_path_factory.mktemp("large-bad-inputs")
+    settings = Settings()
+    bad.write_gzip_bomb(folder / bad.GZIP_BOMB, settings.max_decompressed_bytes + (1 << 20))
+    bad.write_too_large(folder / bad.TOO_LARGE, settings.max_file_bytes + 1)
+    return folder
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(enrich="fast", records_dir=tmp_path / "records")
+
+
+@pytest.fixture
+def index(redis_client: redis.Redis, settings: Settings) -> DedupIndex:
+    return DedupIndex.from_settings(redis_client, settings)
+
+
+def outcomes(path: Path, index: DedupIndex, settings: Settings) -> list[Record | FailureRecord]:
+    """What the worker and `ingest process` make of one file (`backfill.process_file` minus the sink)."""
+    source, data, error = read_source(path, path.parent, settings.max_file_bytes)
+    if error is not None:
+        return [pipeline.failure(source, error, settings.enrich)]
+    return pipeline.run(source, data or b"", index, settings)
+
+
+def assert_reason(outcome: Record | FailureRecord, kind: str, mentions: tuple[str, ...]) -> None:
+    """A failure record of ``kind`` whose message is one readable line that names the cause."""
+    assert isinstance(outcome, FailureRecord), f"a record, not a failure record: {outcome.body[:120]!r}"
+    message = outcome.error.message
+    assert outcome.error.type == kind, message
+    assert message.isprintable() and message == message.strip() and 10 <= len(message) <= 200, repr(message)
+    assert "Traceback" not in message, message
+    for word in mentions:
+        assert word.lower() in message.lower(), f"{word!r} not in {message!r}"
+
+
+# --- one by one, through the pipeline ---------------------------------------------------------
+
+SINGLE_FAILURES = [name for name, exp in bad.EXPECTED.items() if exp.kind is not None]
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, id=n, marks=known_bug(n)) for n in SINGLE_FAILURES])
+def test_bad_input_gives_one_failure_record_naming_its_cause(
+        name: str, index: DedupIndex, settings: Settings) -> None:
+    exp = bad.EXPECTED[name]
+    [outcome] = outcomes(BAD / name, index, settings)
+    assert_reason(outcome, exp.kind, exp.mentions)
+    assert outcome.source.name == name and outcome.source.line is None
+
+
+def test_gzip_bomb_is_refused_by_its_decompressed_size(
+        large_inputs: Path, index: DedupIndex, settings: Settings) -> None:
+    path = large_inputs / bad.GZIP_BOMB
+    assert path.stat().st_size < settings.max_file_bytes / 50  # small on disk: only expansion is big
+    [outcome] = outcomes(path, index, settings)
+    assert_reason(outcome, "too_large", bad.GENERATED[bad.GZIP_BOMB].mentions)
+    assert str(settings.max_decompressed_bytes) in outcome.error.message
+
+
+def test_file_over_the_size_limit_is_refused_and_names_both_sizes(
+        large_inputs: Path, index: DedupIndex, settings: Settings) -> None:
+    path = large_inputs / bad.TOO_LARGE
+    [outcome] = outcomes(path, index, settings)
+    assert_reason(outcome, "too_large", bad.GENERATED[bad.TOO_LARGE].mentions)
+    assert f"{settings.max_file_bytes + 1} bytes" in outcome.error.message
+    assert f"{settings.max_file_bytes}-byte limit" in outcome.error.message
+    # pipeline.run refuses it too, should bytes of an oversized file ever reach it
+    source = read_source(path, path.parent, 1 << 40)[0]
+    [again] = pipeline.run(source, b"", index, settings)
+    assert_reason(again, "too_large", ("limit",))
+
+
+def test_malformed_jsonl_lines_each_give_a_failure_naming_the_line_and_good_lines_records(
+        index: DedupIndex, settings: Settings) -> None:
+    results = outcomes(BAD / "malformed_lines.jsonl", index, settings)
+    records = {o.source.line: o for o in results if isinstance(o, Record)}
+    failures = {o.source.line: o for o in results if isinstance(o, FailureRecord)}
+    assert sorted(records) == list(bad.JSONL_GOOD_LINES)
+    assert sorted(failures) == sorted(bad.JSONL_LINES)
+    for line, (kind, mentions) in bad.JSONL_LINES.items():
+        assert_reason(failures[line], kind, mentions)
+        assert failures[line].error.message.startswith(f"line {line}: ")
+    assert len({o.id for o in results}) == len(results) == 5  # one id per line: none overwrites another
+
+
+def test_windows_1252_text_is_still_read_as_text(index: DedupIndex, settings: Settings) -> None:
+    [outcome] = outcomes(BAD / "windows_1252.txt", index, settings)
+    assert isinstance(outcome, Record), outcome
+    assert outcome.source.encoding == "cp1252"
+    assert "\u201ccannot wait\u201d" in outcome.body and "r\u00e9sum\u00e9" in outcome.body
+
+
+@pytest.mark.parametrize("name", [pytest.param("author_number.json", marks=known_bug("author_number.json"))])
+def test_an_odd_metadata_field_is_dropped_and_the_article_kept(
+        name: str, index: DedupIndex, settings: Settings) -> None:
+    [outcome] = outcomes(BAD / name, index, settings)
+    assert isinstance(outcome, Record), outcome
+    assert outcome.authors == [] and "Geneva" in outcome.body
+
+
+# --- all at once, through the running service -------------------------------------------------
+
+# Their bug puts a traceback in the worker log (see the xfail tests above): not dropped here,
+# so that this test still guards everything else. Add them back when they are fixed.
+TRACEBACK_BUGS = {"deeply_nested.json", "author_number.json"}
+
+
+@pytest.fixture
+def service(redis_url: str, tmp_path: Path):
+    svc = Service(redis_url, tmp_path / "service")
+    svc.start_worker()
+    svc.start_watcher()
+    yield svc
+    svc.stop_all()
+
+
+@pytest.mark.integration
+def test_service_turns_every_bad_input_dropped_at_once_into_failure_records_and_keeps_running(
+        service: Service, large_inputs: Path, tmp_path: Path) -> None:
+    staging = tmp_path / "staging"  # same file system as the inbox: each rename is atomic
+    staging.mkdir()
+    names = [n for n in bad.EXPECTED if n not in TRACEBACK_BUGS] + ["malformed_lines.jsonl"]
+    for name in names:
+        shutil.copy(BAD / name, staging / name)
+    for name in (bad.GZIP_BOMB, bad.TOO_LARGE):
+        os.link(large_inputs / name, staging / name)  # no 16 MiB copy
+    shutil.copy(SEEDS[0], staging / "good.txt")
+    dropped = sorted(p.name for p in staging.iterdir())
+    for name in dropped:
+        os.rename(staging / name, service.inbox / name)
+
+    expected = {**{n: e for n, e in bad.EXPECTED.items() if n in names}, **bad.GENERATED}
+    total = len(expected) + len(bad.JSONL_GOOD_LINES) + len(bad.JSONL_LINES) + 1  # + good.txt
+    wait_until(lambda: outcome_count(service) >= total, 45,
+               f"{total} outcomes, have {outcome_count(service)}\n{service.log_text('worker')[-3000:]}")
+
+    failures: dict[str, list[dict]] = {}
+    for failure in service.failures_list():
+        failures.setdefault(failure["source"]["name"], []).append(failure)
+    records: dict[str, list[dict]] = {}
+    for record in service.records_list():
+        records.setdefault(record["source"]["name"], []).append(record)
+    for name, exp in expected.items():
+        if exp.bug:  # its strict xfail above says what is wrong; here: one outcome, no crash
+            assert len(failures.get(name, [])) + len(records.get(name, [])) == 1, name
+        elif exp.kind is None:
+            assert len(records.get(name, [])) == 1 and name not in failures, name
+        else:
+            assert name not in records, name
+            [failure] = failures.get(name, [])
+            assert (failure["error"]["type"], name) == (exp.kind, name), failure["error"]
+            message = failure["error"]["message"]
+            assert message.isprintable() and all(w.lower() in message.lower() for w in exp.mentions), message
+    jsonl = "malformed_lines.jsonl"
+    assert sorted(r["source"]["line"] for r in records[jsonl]) == list(bad.JSONL_GOOD_LINES)
+    assert {f["source"]["line"]: f["error"]["type"] for f in failures[jsonl]} == {
+        line: kind for line, (kind, _) in bad.JSONL_LINES.items()}
+    assert len(records["good.txt"]) == 1
+    assert outcome_count(service) == total  # nothing more than one outcome each
+
+    # still running: both processes alive, and a good file dropped afterwards becomes a record
+    assert all(p.poll() is None for p in service.processes.values()), service.processes
+    shutil.copy(SEEDS[1], service.inbox / "after.txt")
+    wait_until(lambda: "after.txt" in {r["source"]["name"] for r in service.records_list()}, 30,
+               "a record of a good file dropped after the bad ones")
+    for name in service.processes:
+        log = service.log_text(name)
+        assert "Traceback" not in log, f"{name} log:\n{log[-4000:]}"
