@@ -1,0 +1,193 @@
+"""HTML body extraction quality: ``extract_html`` against plain trafilatura on real pages.
+
+Reads the shared extraction benchmark (91 real news and blog pages with hand-marked article
+bodies, see ``/work/shared/data/README.md``) and scores each extractor with the benchmark's
+4-shingle metric (``bench/shingle_metric.py``). Prints markdown tables: every configuration,
+the even/odd halves of the pages (rules were tuned looking at both; a rule that helps only one
+half is suspect), the pages where ours scores below plain trafilatura, and an ablation of our
+rules. Skips cleanly (exit 0) when the data is absent.
+
+    .venv/bin/python bench/html_quality.py            # print
+    .venv/bin/python bench/html_quality.py --write    # also update BENCHMARKS.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _report import require_extraction_data, table, write_section  # noqa: E402
+from shingle_metric import aggregate, score  # noqa: E402
+
+from worker.errors import BadInput  # noqa: E402
+from worker.pipeline import html as ours  # noqa: E402
+from worker.pipeline.parse import decode  # noqa: E402
+
+PLAIN = dict(include_comments=False, include_tables=False, with_metadata=True)
+# trafilatura settings tried on the way (each a keyword set on top of PLAIN)
+TRAFILATURA = {
+    "trafilatura (as parse_html calls it)": {},
+    "trafilatura include_tables": dict(include_tables=True),
+    "trafilatura favor_precision": dict(favor_precision=True),
+    "trafilatura favor_recall": dict(favor_recall=True),
+    "trafilatura fast (no fallback)": dict(fast=True),
+    "trafilatura favor_precision + include_tables": dict(favor_precision=True, include_tables=True),
+    "trafilatura favor_recall + include_tables": dict(favor_recall=True, include_tables=True),
+}
+BASELINE = "trafilatura (as parse_html calls it)"
+OURS = "ours (extract_html)"
+
+
+def load(data: Path) -> tuple[list[str], dict[str, str], dict[str, str]]:
+    """Page ids (sorted), their HTML (decoded as the parse stage decodes it) and true bodies."""
+    truth = json.loads((data / "ground-truth.json").read_text(encoding="utf-8"))
+    ids = sorted(truth)
+    pages = {}
+    for page in ids:
+        raw = gzip.decompress((data / "html" / f"{page}.html.gz").read_bytes())
+        pages[page] = decode(raw)[0]
+    return ids, pages, {page: truth[page].get("articleBody") or "" for page in ids}
+
+
+def run(extract: Callable[[str], str], ids: list[str], pages: dict[str, str]) -> tuple[dict[str, str], float]:
+    """Each page's predicted body, and the mean milliseconds per page."""
+    extract(pages[ids[0]])  # warm up (imports, caches) outside the timing
+    out = {}
+    start = time.perf_counter()
+    for page in ids:
+        out[page] = extract(pages[page])
+    return out, (time.perf_counter() - start) * 1000 / len(ids)
+
+
+def trafilatura_extractor(options: dict) -> Callable[[str], str]:
+    import trafilatura
+
+    def extract(html: str) -> str:
+        result = trafilatura.bare_extraction(html, **{**PLAIN, **options})
+        return (result.text or "") if result is not None else ""
+
+    return extract
+
+
+def ours_extractor(html: str) -> str:
+    try:
+        return ours.extract_html(html).text
+    except BadInput:
+        return ""
+
+
+def f1(pr: tuple[float, float]) -> float:
+    return 2 * pr[0] * pr[1] / (pr[0] + pr[1]) if pr[0] + pr[1] else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
+    args = parser.parse_args()
+    data = require_extraction_data()
+    logging.disable(logging.WARNING)  # trafilatura logs every page it finds hard
+    ids, pages, truth = load(data)
+
+    outputs: dict[str, dict[str, str]] = {}
+    ms: dict[str, float | str] = {}
+    for name, options in TRAFILATURA.items():
+        outputs[name], ms[name] = run(trafilatura_extractor(options), ids, pages)
+        print(f"ran {name}", file=sys.stderr)
+    outputs[OURS], ms[OURS] = run(ours_extractor, ids, pages)
+
+    # ablation: our rules one at a time left out, on the same two trafilatura passes
+    passes = {
+        page: (
+            ours._extract(pages[page], favor_precision=True, with_metadata=True),
+            ours._extract(pages[page], fast=True, with_metadata=False),
+            ours._link_texts(pages[page]),
+        )
+        for page in ids
+    }
+    for rule in ours.RULES:
+        name = f"ours without rule '{rule}'"
+        outputs[name] = {
+            page: ours._body(p, b, links, p.title if p is not None else None, frozenset({rule}))
+            for page, (p, b, links) in passes.items()
+        }
+        ms[name] = "-"
+
+    scores = {
+        name: [score(out[page], truth[page]) for page in ids] for name, out in outputs.items()
+    }
+    base = scores[BASELINE]
+    rows = []
+    for name, pr in scores.items():
+        p, r, f = aggregate(pr)
+        below = sum(f1(a) < f1(b) - 1e-9 for a, b in zip(pr, base))
+        above = sum(f1(a) > f1(b) + 1e-9 for a, b in zip(pr, base))
+        rows.append([
+            f"**{name}**" if name == OURS else name, p, r, f,
+            aggregate(pr[0::2])[2], aggregate(pr[1::2])[2], ms[name], f"{above} / {below}",
+        ])
+    headers = ["extractor", "P", "R", "F1", "F1 even pages", "F1 odd pages", "ms/page",
+               "pages above / below plain trafilatura"]
+    main_table = table(headers, rows)
+
+    halves = []
+    for label, sl in (("even pages (tuned on)", slice(0, None, 2)), ("odd pages (checked on)", slice(1, None, 2))):
+        t = aggregate(base[sl])
+        o = aggregate(scores[OURS][sl])
+        halves.append([label, len(ids[sl]), t[0], t[1], t[2], o[0], o[1], o[2], o[2] - t[2]])
+    halves_table = table(
+        ["half", "pages", "P traf.", "R traf.", "F1 traf.", "P ours", "R ours", "F1 ours", "ΔF1"], halves
+    )
+
+    worse = [
+        (page, base[n], scores[OURS][n]) for n, page in enumerate(ids)
+        if f1(scores[OURS][n]) < f1(base[n]) - 1e-9
+    ]
+    worse_rows = [[page[:12], f1(b), f1(o), f1(o) - f1(b)] for page, b, o in sorted(worse, key=lambda w: f1(w[2]) - f1(w[1]))]
+    worse_table = table(["page id", "F1 trafilatura", "F1 ours", "Δ"], worse_rows) if worse_rows else "none"
+
+    t_ms, o_ms = ms[BASELINE], ms[OURS]
+    body = f"""{len(ids)} real pages from the shared extraction benchmark (`shared/data/extraction-benchmark`),
+scored with the benchmark's 4-shingle metric (`bench/shingle_metric.py`: per-page normalised
+TP/FP/FN, precision and recall averaged over pages, F1 of the two means; an empty prediction
+for a page with an article scores P=0, R=0). trafilatura {_version()}; "plain trafilatura" is
+the call `parse_html` makes. ms/page is one sequential pass, wall clock, after a warm-up page.
+
+### Extractors
+
+{main_table}
+
+Ours costs {o_ms / t_ms:.1f}x plain trafilatura's time ({o_ms:.0f} vs {t_ms:.0f} ms/page): two
+trafilatura passes and one lxml parse for the page's link texts.
+
+### Halves (rules were chosen reading both; a rule had to help on both)
+
+{halves_table}
+
+### Pages where ours is below plain trafilatura: {len(worse)} of {len(ids)}
+
+{worse_table}
+"""
+    print(body)
+    if args.write:
+        write_section("html-extraction", "HTML body extraction", body,
+                      ".venv/bin/python bench/html_quality.py --write")
+        print("BENCHMARKS.md updated (section html-extraction)")
+
+
+def _version() -> str:
+    from importlib.metadata import version
+
+    return version("trafilatura")
+
+
+if __name__ == "__main__":
+    main()
