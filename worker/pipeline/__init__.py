@@ -29,6 +29,7 @@ from .dedupe import DedupIndex
 from .enrich import enrich
 from .normalise import normalise
 from .parse import parse
+from .rules import load_rules
 
 Outcome = Record | FailureRecord
 
@@ -79,7 +80,7 @@ def process_document(
     rid = record_id(source.sha256, doc.line)
     try:
         with timer.stage("normalise"):
-            article = normalise(doc)
+            article = normalise(doc, load_rules(settings.boilerplate_file))
     except BadInput as exc:
         return failure(src, exc, settings.enrich)
     with timer.stage("dedupe"):
@@ -120,7 +121,7 @@ GENEVA, March 3 (Reuters) - President Joe Biden said on Monday that the $5 milli
 def warm_up(settings: Settings) -> None:
     """Load every model the stages use (language, NER) before the first real article."""
     doc = Document(text=_WARM_UP_TEXT, format="txt", encoding="utf-8")
-    enrich(normalise(doc), settings.enrich, spacy_model=settings.spacy_model, alias_file=settings.alias_file)
+    enrich(normalise(doc, load_rules(settings.boilerplate_file)), settings.enrich, spacy_model=settings.spacy_model, alias_file=settings.alias_file)
 
 
 def failure(source: SourceFile, exc: BadInput, level: EnrichLevel = "off") -> FailureRecord:

@@ -1,82 +1,278 @@
-"""Normalise stage: a ``Document`` -> an ``Article`` with a clean body and news metadata."""
+"""Normalise stage: a ``Document`` -> an ``Article``: the body is the article and nothing else.
+
+A drop is read as a news page is laid out: labels and a headline (maybe repeated), a standfirst,
+captions, a byline, a date line and "Listen to this article" above the body; share bars,
+related links and wire trailers below it. Each paragraph is classified once (by the rules in
+``boilerplate.yaml`` and the credit and date heuristics); metadata is taken from what the
+classification found, and every paragraph that leaves the body is kept in ``boilerplate``.
+"""
 
 from __future__ import annotations
 
 import re
-import unicodedata
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from ..errors import BadInput
 from ..models import Article, Document
+from . import credits
 from .language import detect_language
+from .news_dates import FoundDate, choose_published, date_line, iso_date, parse_date
+from .rules import Rules, load_rules
+from .text_clean import clean_text, strip_markdown
 
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
-_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
-_HEADER_DATE = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\b\s*(.*)$")
-_WORD = re.compile(r"\w+", re.UNICODE)
+# A plain-text drop may start with a scraper's header: " date 2026-01-16 <page chrome>".
+_HEADER = re.compile(r"^date[:\s]\s*(?P<date>\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+(?:Z|[+-]\d\d:?\d\d)?)?)\s*(?P<rest>.*)$",
+                     re.IGNORECASE)
+_WORD = re.compile(r"\w+")
+_SENTENCE_END = re.compile(r"[.!?…:;\"”’)\]]$")
+MAX_BOILERPLATE_CHARS = 400  # longer paragraphs are prose, never furniture
+TOP_WINDOW = 12  # paragraphs after the headline where page furniture may sit
+MAX_STANDFIRST_WORDS = 70
+LANGUAGE_SAMPLE = 300  # characters of body the language is read from
 
 
-def clean_text(text: str) -> str:
-    """Unicode NFC, one kind of space and newline, no invisible characters, no trailing space."""
-    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+@dataclass
+class _Para:
+    text: str
+    kind: str = "prose"  # prose | boilerplate | date | byline | credit | title
+    rule: str | None = None
+    marks_top: bool = False
+    top_only: bool = False  # matched a rule that only applies above the body
+    date: FoundDate | None = None
 
 
-def normalise(doc: Document) -> Article:
+@dataclass
+class _Found:
+    audit: list[str] = field(default_factory=list)
+    dates: list[FoundDate] = field(default_factory=list)
+    credits: credits.Credits = field(default_factory=credits.Credits)
+
+
+def normalise(doc: Document, rules: Rules | None = None) -> Article:
+    """Clean body and news metadata of one document."""
+    rules = rules or load_rules()
+    found = _Found()
     text = clean_text(doc.text)
-    lines = text.split("\n")
-    boilerplate: list[str] = []
-    published_at = _parse_date(doc.published)
-    if lines and (m := _HEADER_DATE.match(lines[0])):
-        published_at = published_at or _parse_date(m.group(1))
-        if m.group(2):
-            boilerplate.append(m.group(2))
-        lines = lines[1:]
-    title = _clean_title(doc.title)
+    md_title = None
+    if doc.format == "md":
+        text, md_title = strip_markdown(text)
+    text, explicit = _header(text, doc, rules, found)
+    paras = [_classify(p, rules) for p in _paragraphs(text)]
+
+    title = _clean(doc.title) or md_title
     if title is None and doc.format in ("txt", "md"):
-        title, lines = _title_from_lines(lines)
-    body = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+        title = _headline(paras)
+    _drop_repeated_title(paras, title)
+    subtitle = _clean(doc.subtitle)
+    start = _body_start(paras, rules)
+    standfirst = [p for p in paras[:start] if p.kind == "prose"]
+    if standfirst and subtitle is None:
+        subtitle = standfirst[0].text
+        standfirst[0].kind = "subtitle"
+    end = _body_end(paras, start, rules)
+
+    body: list[str] = []
+    for i, p in enumerate(paras):
+        if p.kind in ("title", "subtitle"):
+            continue
+        if start <= i < end and p.kind == "prose":
+            body.append(p.text)
+            continue
+        found.audit.append(p.text)
+        _take_metadata(p, rules, found)
+    _take_body_credits(body, rules, found)
     if not body:
-        raise BadInput("no_text", "no article text is left after cleaning")
+        raise BadInput("no_text", "no article text is left after removing page furniture")
+
+    body_text = "\n\n".join(body)
+    authors = list(doc.authors)
+    for name in found.credits.authors:
+        if name not in authors:
+            authors.append(name)
     return Article(
         title=title,
-        subtitle=_clean_title(doc.subtitle),
+        subtitle=subtitle if subtitle != title else None,
         url=doc.url,
         site=doc.site,
-        published_at=published_at,
-        authors=doc.authors,
-        language=doc.language or detect_language(body),
-        body=body,
-        word_count=len(_WORD.findall(body)),
-        boilerplate=boilerplate,
+        published_at=choose_published(explicit, found.dates),
+        dateline=found.credits.dateline,
+        agencies=found.credits.agencies,
+        authors=authors,
+        language=doc.language or detect_language(body_text[:LANGUAGE_SAMPLE]),
+        body=body_text,
+        word_count=len(_WORD.findall(body_text)),
+        boilerplate=found.audit,
     )
 
 
-def _title_from_lines(lines: list[str]) -> tuple[str | None, list[str]]:
-    """The first line is the headline when it reads like one (short, no final full stop)."""
-    rest = list(lines)
-    while rest and not rest[0]:
-        rest.pop(0)
-    if not rest:
-        return None, rest
-    first = rest[0].lstrip("#").strip()
-    if len(first) > 200 or first.endswith((".", ":")) or len(rest) == 1:
-        return None, rest
-    rest = rest[1:]
-    return first, rest
+def _clean(value: str | None) -> str | None:
+    return " ".join(clean_text(value).split()) or None if value else None
 
 
-def _clean_title(title: str | None) -> str | None:
-    return clean_text(title) or None if title else None
+def _header(text: str, doc: Document, rules: Rules, found: _Found) -> tuple[str, FoundDate | None]:
+    """Strip a scraper's date header; the explicit date (header or format metadata), if any."""
+    explicit = None
+    if doc.published:
+        value = iso_date(doc.published) or parse_date(doc.published, rules.timezones)
+        if value:
+            explicit = FoundDate(value[0], "metadata", value[1])
+    first, _, rest = text.partition("\n")
+    if m := _HEADER.match(first):
+        value = iso_date(m.group("date"))
+        if value and explicit is None:
+            explicit = FoundDate(value[0], "header", value[1])
+        if m.group("rest"):
+            found.audit.append(m.group("rest"))
+        text = rest
+    return text, explicit
 
 
-def _parse_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+def _paragraphs(text: str) -> list[str]:
+    """Lines are paragraphs, except that a line broken mid-sentence is joined to the next."""
+    paras: list[str] = []
+    joinable = False
+    for line in text.split("\n"):
+        if not line:
+            joinable = False
+            continue
+        if joinable and line[0].islower():
+            paras[-1] += " " + line
+        else:
+            paras.append(line)
+        joinable = not _SENTENCE_END.search(paras[-1]) and len(paras[-1]) > 60
+    return paras
+
+
+def _classify(text: str, rules: Rules) -> _Para:
+    para = _Para(text)
+    if len(text) > MAX_BOILERPLATE_CHARS:
+        return para
+    if found := date_line(text, rules.timezones):
+        para.kind, para.date, para.marks_top = "date", found, True
+    elif credits.agency_line(text, rules) or credits.byline(text, rules):
+        para.kind, para.marks_top = "credit", True
+    elif match := rules.line_match(text):
+        para.kind, para.rule, para.marks_top = "boilerplate", match.name, match.marks_top
+        para.top_only = match.where == "top"
+    return para
+
+
+def _headline(paras: list[_Para]) -> str | None:
+    """The first prose paragraph, if it reads as a headline (short, no closing full stop)."""
+    for p in paras[:TOP_WINDOW]:
+        if p.kind == "prose":
+            words = len(p.text.split())
+            if 2 <= words <= 30 and len(p.text) <= 250 and not re.search(r"[.,;:]$", p.text) \
+                    and len(paras) > 1:
+                p.kind = "title"
+                return p.text
+            return None
+    return None
+
+
+def _drop_repeated_title(paras: list[_Para], title: str | None) -> None:
+    """Headlines pasted twice, or repeated in a body the format already titled, leave the body."""
+    if not title:
+        return
+    key = _key(title)
+    for p in paras[:TOP_WINDOW]:
+        if p.kind == "prose" and abs(len(p.text) - len(title)) < 20 and _key(p.text) == key:
+            p.kind, p.rule = "boilerplate", "repeated_title"
+
+
+def _key(text: str) -> str:
+    return " ".join(_WORD.findall(text.casefold()))
+
+
+def _body_start(paras: list[_Para], rules: Rules) -> int:
+    """Index of the first body paragraph: after the furniture that sits under a headline.
+
+    The furniture ends at the last "marks top" paragraph (date line, byline, caption, "Listen
+    to this article") among the first few, or just before a paragraph opening with a dateline.
+    At most three short prose paragraphs may sit above it (standfirst, captions); otherwise
+    what looked like furniture is inside the body and the body starts at the top.
+    """
+    window = paras[:TOP_WINDOW]
+    last_mark = -1
+    for i, p in enumerate(window):
+        if p.kind == "prose" and credits.find_dateline(p.text, rules):
+            last_mark = max(last_mark, i - 1)
+            break
+        if p.marks_top or p.kind in ("title", "date", "credit"):
+            last_mark = i
+    prose_above = [p for p in window[: last_mark + 1] if p.kind == "prose"]
+    if len(prose_above) > 3 or any(len(p.text.split()) > MAX_STANDFIRST_WORDS for p in prose_above):
+        start = 0
+        while start < len(paras) and paras[start].kind != "prose":
+            start += 1
+        return start
+    start = last_mark + 1
+    for p in paras[:start]:
+        if p.kind == "prose" and p is not next((q for q in paras[:start] if q.kind == "prose"), None):
+            p.kind, p.rule = "boilerplate", "caption"
+    for p in paras[start:]:
+        if p.top_only:
+            p.kind = "prose"  # top-only rules do not reach into the body
+    return start
+
+
+def _body_end(paras: list[_Para], start: int, rules: Rules) -> int:
+    """Index after the last body paragraph: trailing furniture (related links, trailers) goes."""
+    tail_from = max(start + 1, len(paras) * 2 // 3)
+    for i in range(tail_from, len(paras)):
+        text = paras[i].text
+        if len(text) <= MAX_BOILERPLATE_CHARS and rules.tail_marker.fullmatch(text):
+            for p in paras[i:]:
+                if p.kind == "prose":
+                    p.kind, p.rule = "boilerplate", "trailing_furniture"
+            return i
+    return len(paras)
+
+
+def _take_metadata(p: _Para, rules: Rules, found: _Found) -> None:
+    """What a removed paragraph says about the article: dates, wire credits, bylines."""
+    if p.date is not None:
+        found.dates.append(p.date)
+        return
+    if line := credits.agency_line(p.text, rules):
+        found.credits.add_agency(line[0])
+        if line[1] and found.credits.dateline is None:
+            found.credits.dateline = line[1]
+        return
+    if by := credits.byline(p.text, rules):
+        for name in by[0]:
+            found.credits.add_author(name)
+        for agency in by[1]:
+            found.credits.add_agency(agency)
+        return
+    for name in credits.reporting_credits(p.text, rules):
+        found.credits.add_author(name)
+    if p.rule == "source_credit":
+        for word in re.split(r"\s*(?:,|\band\b|&|:)\s*", p.text.strip("() .")):
+            found.credits.add_agency(rules.agency(word))
+
+
+def _take_body_credits(body: list[str], rules: Rules, found: _Found) -> None:
+    """The dateline of the first body paragraphs, and a wire credit closing the last one."""
+    for para in body[:3]:
+        if hit := credits.find_dateline(para, rules):
+            found.credits.dateline = found.credits.dateline or hit[0]
+            found.credits.add_agency(hit[1])
+            break
+    if body and (hit := credits.trailing_credit(body[-1], rules)):
+        rest, agencies = hit
+        found.audit.append(body[-1][len(rest):].strip())
+        for agency in agencies:
+            found.credits.add_agency(agency)
+        if rest:
+            body[-1] = rest
+        else:
+            body.pop()
+
+
+def parse_published(value: str, rules: Rules | None = None) -> datetime | None:
+    """A date string from any source, read as ``normalise`` reads it (for callers and tests)."""
+    rules = rules or load_rules()
+    parsed = iso_date(value) or parse_date(value, rules.timezones)
+    return parsed[0] if parsed else None

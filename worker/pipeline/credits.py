@@ -1,0 +1,167 @@
+"""Who filed the story, from where: datelines, wire-agency credits and bylines.
+
+These are news conventions, so they are written here by hand: "KYIV –", "KYIV, Jan 16
+(Reuters) -", "WASHINGTON (AP) —", a "Reuters KYIV" line, a closing "REUTERS", "By Jane Doe and
+John Roe", "(Reporting by ...; Editing by ...)". The agency list itself is data (the rules).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from .rules import Rules
+
+_DASH = r"(?:--|[-–—:])"
+_CAPS_PLACE = r"[A-Z][A-Z.'’]+(?:[ -][A-Z][A-Z.'’]+){0,3}"
+_TITLE_PLACE = r"[A-Z][\w.'’]+(?:[ -][A-Z][\w.'’]+){0,3}"
+_REGION = r"[A-Z][\w.]+(?: [A-Z][\w.]+)?"
+_SHORT_DATE = (r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2}"
+               r"(?:,?\s+\d{4})?")
+_NOT_PLACES = frozenset({"BREAKING", "UPDATE", "UPDATED", "EXCLUSIVE", "ANALYSIS", "OPINION",
+                         "WATCH", "VIDEO", "PHOTOS", "LIVE", "NOTE", "EDITOR'S NOTE", "FILE",
+                         "I", "A", "Q", "UPDATE 1", "URGENT", "FACTBOX", "EXPLAINER"})
+
+
+@dataclass
+class Credits:
+    """What the credit lines of one article said."""
+
+    dateline: str | None = None
+    agencies: list[str] = field(default_factory=list)
+    authors: list[str] = field(default_factory=list)
+
+    def add_agency(self, name: str | None) -> None:
+        if name and name not in self.agencies:
+            self.agencies.append(name)
+
+    def add_author(self, name: str) -> None:
+        if name and name not in self.authors:
+            self.authors.append(name)
+
+
+@dataclass(frozen=True)
+class _Patterns:
+    dateline: re.Pattern[str]
+    agency_line: re.Pattern[str]
+    trailing_credit: re.Pattern[str]
+    byline: re.Pattern[str]
+    reporting: re.Pattern[str]
+
+
+@lru_cache(maxsize=8)
+def _patterns(agency_pattern: str) -> _Patterns:
+    agency = f"(?i:{agency_pattern})"
+    return _Patterns(
+        # KYIV –  |  KYIV, Ukraine, Jan 16 (Reuters) -  |  Kyiv (AP) —  |  NEW DELHI:
+        dateline=re.compile(
+            rf"^(?:(?P<caps>{_CAPS_PLACE})|(?P<title>{_TITLE_PLACE})(?=(?:,\s*{_REGION})?(?:,?\s*{_SHORT_DATE})?\s*\())"
+            rf"(?:,\s*(?P<region>{_REGION}))?(?:,?\s*(?P<date>{_SHORT_DATE}))?"
+            rf"\s*(?:\((?P<agency>[^()]{{2,40}})\))?\s*{_DASH}\s+(?=\S)"
+        ),
+        # "Reuters KYIV", "KYIV (Reuters)", "Reuters", "— AFP", "Source: AP"
+        agency_line=re.compile(
+            rf"^[-–—(]*\s*(?:(?P<agency1>{agency})(?:\s+(?P<place1>{_CAPS_PLACE}))?"
+            rf"|(?P<place2>{_CAPS_PLACE})\s*\((?P<agency2>{agency})\))\s*[).]*$"
+        ),
+        # "... he told reporters. REUTERS"  |  "... – AFP"  |  "... (Reuters)"
+        trailing_credit=re.compile(
+            rf"(?:(?<=[.!?\"”’)])\s+|\s*[-–—]\s*|\s*\()(?P<agencies>(?:{agency})(?:\s*(?:,|/|and|&)\s*(?:{agency}))*)\)?\.?$"
+        ),
+        byline=re.compile(
+            r"^(?i:by|written by|words by|story by|reported by)[:\s]+(?P<names>[A-Z][^|]{1,150}?)"
+            r"\s*(?:\|.*)?$"
+        ),
+        reporting=re.compile(
+            r"(?:^|[;(]\s*)(?:additional )?(?:reporting|writing|written|compiled) by\s+"
+            r"(?P<names>[^;()]+)",
+            re.IGNORECASE,
+        ),
+    )
+
+
+def find_dateline(paragraph: str, rules: Rules) -> tuple[str, str | None] | None:
+    """(place, agency or None) when the paragraph opens with a dateline."""
+    m = _patterns(rules.agency_pattern).dateline.match(paragraph)
+    if not m:
+        return None
+    place = m.group("caps") or m.group("title")
+    if not place or place.upper() in _NOT_PLACES or len(place) < 2:
+        return None
+    agency = rules.agency(m.group("agency")) if m.group("agency") else None
+    if m.group("title") and not agency:
+        return None  # a capitalised word before a dash is a dateline only with its credit
+    if m.group("caps") and (not re.search(r"[A-Z]{2}", place) or rules.agency(place)):
+        return None
+    return place, agency
+
+
+def agency_line(paragraph: str, rules: Rules) -> tuple[str, str | None] | None:
+    """(agency, place or None) for a line that is only a wire credit ("Reuters KYIV")."""
+    if len(paragraph) > 60:
+        return None
+    m = _patterns(rules.agency_pattern).agency_line.match(paragraph)
+    if not m:
+        return None
+    agency = rules.agency(m.group("agency1") or m.group("agency2"))
+    if agency is None:
+        return None
+    spelled = m.group("agency1") or m.group("agency2")
+    # A lone short spelling ("AP", "PA") must be written in capitals to count as a credit.
+    if len(spelled) <= 3 and spelled != spelled.upper():
+        return None
+    return agency, m.group("place1") or m.group("place2")
+
+
+def trailing_credit(paragraph: str, rules: Rules) -> tuple[str, list[str]] | None:
+    """(paragraph without it, agencies) when the last paragraph ends with a wire credit."""
+    m = _patterns(rules.agency_pattern).trailing_credit.search(paragraph)
+    if not m or m.start() == 0:
+        return None
+    names = re.split(r"\s*(?:,|/|\band\b|&)\s*", m.group("agencies"))
+    agencies = [a for n in names if (a := rules.agency(n))]
+    credit = m.group("agencies")
+    if len(credit) <= 3 and credit != credit.upper():
+        return None
+    return paragraph[: m.start()].rstrip(), agencies
+
+
+def byline(paragraph: str, rules: Rules) -> tuple[list[str], list[str]] | None:
+    """(authors, agencies) for a byline paragraph ("By Jane Doe and John Roe, Reuters")."""
+    if len(paragraph) > 160:
+        return None
+    m = _patterns(rules.agency_pattern).byline.match(paragraph)
+    if not m:
+        return None
+    return split_names(m.group("names"), rules)
+
+
+def reporting_credits(paragraph: str, rules: Rules) -> list[str]:
+    """Reporters named in a wire trailer: "(Reporting by Tom Balmforth in Kyiv; Editing by ...)"."""
+    names: list[str] = []
+    for m in _patterns(rules.agency_pattern).reporting.finditer(paragraph):
+        names += split_names(m.group("names"), rules)[0]
+    return names
+
+
+def split_names(text: str, rules: Rules) -> tuple[list[str], list[str]]:
+    authors: list[str] = []
+    agencies: list[str] = []
+    for part in re.split(r"\s*(?:,|;|&|\band\b)\s*", text.strip(" .)")):
+        part = re.sub(r"\s+(?:in|from)\s+[A-Z][\w .'-]*$", "", part).strip()
+        if not part:
+            continue
+        if agency := rules.agency(part):
+            agencies.append(agency)
+        elif _looks_like_name(part):
+            authors.append(part)
+    return authors, agencies
+
+
+def _looks_like_name(text: str) -> bool:
+    words = text.split()
+    return 1 <= len(words) <= 5 and all(w[0].isupper() or w.lower() in _NAME_PARTICLES for w in words)
+
+
+_NAME_PARTICLES = frozenset({"de", "da", "del", "der", "van", "von", "la", "le", "bin", "al", "el", "du"})

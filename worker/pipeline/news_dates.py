@@ -1,0 +1,119 @@
+"""Publication dates from the lines news pages print them on.
+
+Finding the line is ours (a news heuristic: "Last Updated : Jul 04 2025 | 8:41 PM IST", a bare
+"June 25, 2025" under a headline); reading the date is the date library's (``dateutil``), given
+the time-zone table from the rules, because it does not know that news sites mean India by IST.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Literal
+
+from dateutil import parser as date_parser
+
+Label = Literal["header", "metadata", "published", "plain", "updated"]
+
+_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+          r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+_DATE_SHAPE = re.compile(
+    rf"\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+(?:19|20)\d\d\b"  # June 25, 2025
+    rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+(?:19|20)\d\d\b"  # 25 June 2025
+    r"|\b(?:19|20)\d\d-\d\d-\d\d\b"  # 2025-06-25
+    r"|\b\d{1,2}/\d{1,2}/(?:19|20)\d\d\b",  # 06/25/2025
+    re.IGNORECASE,
+)
+_LABEL = re.compile(
+    r"^\s*(?P<label>first published|published(?: on| at)?|posted(?: on| at)?|date(?:d)?|"
+    r"last updated(?: on| at)?|last modified|updated(?: on| at)?|modified)\s*[:|\-–—]?\s*",
+    re.IGNORECASE,
+)
+_NOISE = re.compile(r"[|•·]|\bat\b", re.IGNORECASE)
+_MERIDIEM = re.compile(r"\b([ap])\.m\.?", re.IGNORECASE)
+_WEEKDAY = re.compile(r"\b(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s*", re.IGNORECASE)
+_TZ_WORD = re.compile(r"\b([A-Z]{1,5})\b")
+MAX_DATE_LINE = 90
+
+
+@dataclass(frozen=True)
+class FoundDate:
+    """A date a line gave, how it was labelled, and whether it carried a time of day."""
+
+    value: datetime
+    label: Label
+    has_time: bool
+
+
+def date_line(line: str, zones: dict[str, timezone]) -> FoundDate | None:
+    """The date if ``line`` is a date line (a label and a date, or just a date), else None."""
+    if len(line) > MAX_DATE_LINE or not _DATE_SHAPE.search(line):
+        return None
+    label: Label = "plain"
+    rest = line
+    if m := _LABEL.match(line):
+        word = m.group("label").lower()
+        label = "updated" if ("updated" in word or "modified" in word) else "published"
+        rest = line[m.end():]
+    value = parse_date(rest, zones, fuzzy=False)
+    if value is None:
+        return None
+    return FoundDate(value[0], label, value[1])
+
+
+def parse_date(
+    text: str, zones: dict[str, timezone], *, fuzzy: bool = True
+) -> tuple[datetime, bool] | None:
+    """A date string -> (aware datetime, has a time of day); None when it holds no date.
+
+    Without a zone the time is taken as UTC. ``fuzzy=False`` accepts only text that is all date.
+    """
+    cleaned = _MERIDIEM.sub(r"\1M", _NOISE.sub(" ", text)).strip(" ,.;-–—")
+    cleaned = _WEEKDAY.sub("", cleaned)
+    if not cleaned or len(cleaned) > MAX_DATE_LINE:
+        return None
+    tzinfos = {abbr: tz for abbr, tz in zones.items()}
+    try:
+        parsed = date_parser.parse(cleaned, tzinfos=tzinfos, fuzzy=fuzzy, default=_DEFAULT)
+    except (ValueError, OverflowError, TypeError):
+        return None
+    if not 1900 <= parsed.year <= 2100:
+        return None
+    # Words the parser took as a zone it does not know leave the value naive: UTC it is.
+    has_time = (parsed.hour, parsed.minute, parsed.second) != (0, 0, 0) or bool(
+        re.search(r"\d:\d\d", cleaned)
+    )
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed, has_time
+
+
+_DEFAULT = datetime(2000, 1, 1)
+
+
+def iso_date(text: str) -> tuple[datetime, bool] | None:
+    """An ISO 8601 string (as JSON and HTML metadata carry) -> (aware datetime, has time)."""
+    try:
+        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    has_time = "T" in text or ":" in text
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)), has_time
+
+
+def choose_published(explicit: FoundDate | None, found: list[FoundDate]) -> datetime | None:
+    """The publication date: an explicit one (header, metadata) wins, in-text ones otherwise.
+
+    When the explicit date has no time and an in-text date names the same day with one, the
+    in-text value is the same date, only more precise, so it is the one kept.
+    """
+    rank = {"published": 0, "plain": 1, "updated": 2}
+    in_text = sorted(found, key=lambda d: rank.get(d.label, 3))
+    if explicit is not None:
+        if not explicit.has_time:
+            for d in in_text:
+                if d.has_time and d.value.date() == explicit.value.date():
+                    return d.value
+        return explicit.value
+    return in_text[0].value if in_text else None

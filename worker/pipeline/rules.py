@@ -1,0 +1,161 @@
+"""The normaliser's rules as data: boilerplate patterns, wire agencies and time zones.
+
+The built-in rules live in ``boilerplate.yaml`` beside this module; a user's file
+(``INGEST_BOILERPLATE_FILE``) of the same shape adds to them. Rules are compiled once per
+process into a few combined regular expressions, so checking a line costs one match, not one
+per rule.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+BUILTIN_RULES = Path(__file__).with_name("boilerplate.yaml")
+
+ENDS_WINDOW = 160  # characters at a line's end that `ends` rules look at
+
+Where = Literal["anywhere", "top", "bottom"]
+Mode = Literal["line", "ends", "contains"]
+
+
+class LineRule(BaseModel):
+    """One boilerplate pattern: it matches a whole line, its end, or anywhere in it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    pattern: str
+    match: Mode = "line"
+    hints: list[str] = Field(
+        default_factory=list,
+        description="Plain strings one of which the line must contain for the rule to be tried "
+        "(a cheap filter for costly patterns).",
+    )
+    where: Where = "anywhere"
+    marks_top: bool = False
+    case_sensitive: bool = False
+
+
+class RuleFile(BaseModel):
+    """The shape of ``boilerplate.yaml`` and of a user's extra rules file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lines: list[LineRule] = Field(default_factory=list)
+    tail_markers: list[str] = Field(default_factory=list)
+    agencies: dict[str, list[str]] = Field(default_factory=dict)
+    timezones: dict[str, str] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Match:
+    """Which rule matched a line, and what that rule says about position."""
+
+    name: str
+    where: Where
+    marks_top: bool
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Compiled rules: ``line_match`` answers "is this whole line boilerplate, and by which rule"."""
+
+    _combined: tuple[tuple[Mode, tuple[str, ...], re.Pattern[str]], ...]
+    _by_group: dict[str, LineRule]
+    tail_marker: re.Pattern[str]
+    agencies: dict[str, str]
+    agency_pattern: str
+    timezones: dict[str, timezone]
+
+    def line_match(self, line: str) -> Match | None:
+        for mode, hints, pattern in self._combined:
+            if hints and not any(h in line for h in hints):
+                continue
+            if mode == "line":
+                m = pattern.fullmatch(line)
+            elif mode == "ends":
+                m = pattern.search(line, max(0, len(line) - ENDS_WINDOW))
+            else:
+                m = pattern.search(line)
+            if m:
+                rule = self._by_group[m.lastgroup or ""]
+                return Match(rule.name, rule.where, rule.marks_top)
+        return None
+
+    def agency(self, name: str) -> str | None:
+        """The canonical name of a wire agency credit ('REUTERS' -> 'Reuters'), else None."""
+        return self.agencies.get(" ".join(name.split()).casefold())
+
+
+def load_rule_file(path: Path) -> RuleFile:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"cannot read boilerplate rules from {path}: {exc}") from None
+    rule_file = RuleFile.model_validate(data)
+    for rule in rule_file.lines:
+        try:
+            re.compile(rule.pattern)
+        except re.error as exc:
+            raise ValueError(f"{path}: rule {rule.name!r} has a bad pattern: {exc}") from None
+    return rule_file
+
+
+@lru_cache(maxsize=8)
+def load_rules(extra_file: Path | None = None) -> Rules:
+    """The built-in rules plus ``extra_file``'s (cached: rules are read once per process)."""
+    files = [load_rule_file(BUILTIN_RULES)]
+    if extra_file is not None:
+        files.append(load_rule_file(Path(extra_file)))
+    return compile_rules(files)
+
+
+def compile_rules(files: list[RuleFile]) -> Rules:
+    lines = [rule for f in files for rule in f.lines]
+    by_group = {f"r{i}": rule for i, rule in enumerate(lines)}
+    combined: list[tuple[Mode, tuple[str, ...], re.Pattern[str]]] = []
+    # Rules sharing mode, case and hints are tried as one alternation.
+    groups: dict[tuple[Mode, bool, tuple[str, ...]], list[str]] = {}
+    for g, r in by_group.items():
+        groups.setdefault((r.match, r.case_sensitive, tuple(r.hints)), []).append(
+            f"(?P<{g}>{r.pattern})")
+    for (mode, sensitive, hints), parts in sorted(groups.items(), key=lambda kv: len(kv[0][2])):
+        alternation = "|".join(parts)
+        if mode == "ends":
+            alternation = f"(?:{alternation})$"
+        combined.append((mode, hints, re.compile(alternation, 0 if sensitive else re.IGNORECASE)))
+    tails = [t for f in files for t in f.tail_markers] or [r"(?!x)x"]
+    agencies: dict[str, str] = {}
+    for f in files:
+        for canonical, spellings in f.agencies.items():
+            for spelling in [canonical, *spellings]:
+                agencies[" ".join(spelling.split()).casefold()] = canonical
+    # Longest spellings first, so "Associated Press" wins over "AP" inside an alternation.
+    spellings = sorted({s for f in files for c, ss in f.agencies.items() for s in [c, *ss]},
+                       key=len, reverse=True)
+    return Rules(
+        _combined=tuple(combined),
+        _by_group=by_group,
+        tail_marker=re.compile("|".join(f"(?:{t})" for t in tails), re.IGNORECASE),
+        agencies=agencies,
+        agency_pattern="|".join(re.escape(s) for s in spellings),
+        timezones={
+            abbr: _offset(value) for f in files for abbr, value in f.timezones.items()
+        },
+    )
+
+
+def _offset(value: str) -> timezone:
+    m = re.fullmatch(r"([+-])(\d{2}):(\d{2})", value.strip())
+    if not m:
+        raise ValueError(f"time zone offsets look like +05:30, not {value!r}")
+    minutes = int(m.group(2)) * 60 + int(m.group(3))
+    return timezone(timedelta(minutes=minutes if m.group(1) == "+" else -minutes))
