@@ -136,6 +136,7 @@ def test_windows_1252_text_is_still_read_as_text(index: DedupIndex, settings: Se
     assert isinstance(outcome, Record), outcome
     assert outcome.source.encoding == "cp1252"
     assert "\u201ccannot wait\u201d" in outcome.body and "r\u00e9sum\u00e9" in outcome.body
+    assert "\ufffd" not in outcome.body
 
 
 @pytest.mark.parametrize("name", [pytest.param("author_number.json", marks=known_bug("author_number.json"))])
