@@ -72,9 +72,7 @@ def extract_html(html: str) -> Document:
     precise = _extract(html, favor_precision=True, with_metadata=True)
     broad = _extract(html, fast=True, with_metadata=precise is None)
     meta = precise if precise is not None else broad
-    lines = _merge(_lines(precise), _lines(broad), _link_texts(html))
-    lines = _drop_chrome(lines, (meta.title or "") if meta is not None else "")
-    text = "\n".join(_plain(line) for line in lines).strip()
+    text = _body(precise, broad, _link_texts(html), meta.title if meta is not None else None)
     if meta is None or not text:
         raise BadInput("no_text", "the HTML page holds no article text")
     authors = [a.strip() for a in re.split(r";|\band\b", meta.author or "") if a.strip()]
@@ -90,6 +88,34 @@ def extract_html(html: str) -> Document:
         site=meta.sitename,
         language=meta.language,
     )
+
+
+RULES = ("merge", "links", "chrome", "title")
+_MIN_FALLBACK_WORDS = 15
+
+
+def _body(
+    precise: Any, broad: Any, links: set[str], title: str | None, skip: frozenset[str] = frozenset()
+) -> str:
+    """The body text from the two passes; ``skip`` names rules (of ``RULES``) to leave out, for
+    the benchmark's ablation."""
+    if precise is None:
+        # the precise pass found no article; the broad one falls back to the whole page's text,
+        # so keep it only when it holds more than navigation (link texts) and form labels
+        lines = [line for line in _lines(broad) if _key(line) not in links]
+        if sum(len(_key(line).split()) for line in lines) < _MIN_FALLBACK_WORDS:
+            return ""
+    elif "merge" in skip:
+        lines = _lines(precise)
+    else:
+        lines = _merge(_lines(precise), _lines(broad), links)
+    if "links" not in skip:
+        lines = [line for line in lines if _key(line) not in links]
+    if "chrome" not in skip:
+        lines = [line for line in lines if not _is_chrome(line)]
+    if "title" not in skip and lines and title and _repeats_title(lines[0], title):
+        lines = lines[1:]
+    return "\n".join(_plain(line) for line in lines).strip()
 
 
 def _extract(html: str, **options: Any) -> Any:
@@ -151,53 +177,50 @@ def _merge(precise: list[str], broad: list[str], links: set[str]) -> list[str]:
     matcher = difflib.SequenceMatcher(None, keys_p, keys_b, autojunk=False)
     out: list[str] = []
     for op, p1, p2, b1, b2 in matcher.get_opcodes():
-        inside = 0 < p1 and p2 < len(precise) if op == "replace" else 0 < p1 < len(precise)
+        inside = 0 < p1 < len(precise)
         if op in ("equal", "delete"):
             out += precise[p1:p2]
         elif op == "insert":
             if inside:
                 out += [line for line, key in zip(broad[b1:b2], keys_b[b1:b2]) if key not in links]
         else:
-            out += _replace(precise[p1:p2], broad[b1:b2], keys_p[p1:p2], keys_b[b1:b2], inside)
+            out += _replace(precise[p1:p2], broad[b1:b2], keys_p[p1:p2], keys_b[b1:b2])
     return out
 
 
-def _replace(
-    precise: list[str], broad: list[str], keys_p: list[str], keys_b: list[str], inside: bool
-) -> list[str]:
-    """Within a differing run: each precise line, or the broad line that extends it."""
+def _replace(precise: list[str], broad: list[str], keys_p: list[str], keys_b: list[str]) -> list[str]:
+    """Within a differing run: each precise line, or the broad line that holds it and a few
+    more words (the precise pass dropped an inline element, or split a paragraph)."""
     out: list[str] = []
     used: set[int] = set()
-    for line, key in zip(precise, keys_p):
-        best = None
+    i = 0
+    while i < len(precise):
         for j, other in enumerate(keys_b):
-            if j not in used and len(other) > len(key) and _extends(key, other):
-                best = j
+            if j in used or len(other) <= len(keys_p[i]) or not _contains(other, keys_p[i]):
+                continue
+            end = i + 1  # the broad line may hold the next precise lines too
+            while end < len(precise) and _contains(other, keys_p[end]):
+                end += 1
+            held = sum(len(key.split()) for key in keys_p[i:end])
+            if len(other.split()) - held <= 0.5 * held + 10:
+                used.add(j)
+                out.append(broad[j])
+                i = end
                 break
-        if best is None:
-            out.append(line)
         else:
-            used.add(best)
-            out.append(broad[best])
+            out.append(precise[i])
+            i += 1
     return out
 
 
-def _extends(short: str, long: str) -> bool:
-    """Whether ``long`` is ``short`` with a few words added (an inline link restored)."""
+def _contains(long: str, short: str) -> bool:
+    """Whether the words of ``short`` appear, in order, in ``long`` (95% of them)."""
     a, b = short.split(), long.split()
-    if not a or len(b) > 2 * len(a) + 20:
-        return False
+    if not a:
+        return True
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
     same = sum(block.size for block in matcher.get_matching_blocks())
     return same >= 0.95 * len(a)
-
-
-def _drop_chrome(lines: list[str], title: str) -> list[str]:
-    """Remove chrome lines, and a first line that repeats the headline."""
-    out = [line for line in lines if not _is_chrome(line)]
-    if out and title and _repeats_title(out[0], title):
-        out = out[1:]
-    return out
 
 
 def _is_chrome(line: str) -> bool:
