@@ -63,8 +63,9 @@ def normalise(doc: Document, rules: Rules | None = None) -> Article:
     title = _clean(doc.title) or md_title
     if title is None and doc.format in ("txt", "md"):
         title = _headline(paras)
-    _drop_repeated_title(paras, title)
     subtitle = _clean(doc.subtitle)
+    _drop_repeated(paras, title, "repeated_title")
+    _drop_repeated(paras, subtitle, "repeated_subtitle")
     start = _body_start(paras, rules)
     standfirst = [p for p in paras[:start] if p.kind == "prose"]
     if standfirst and subtitle is None:
@@ -86,10 +87,7 @@ def normalise(doc: Document, rules: Rules | None = None) -> Article:
         raise BadInput("no_text", "no article text is left after removing page furniture")
 
     body_text = "\n\n".join(body)
-    authors = list(doc.authors)
-    for name in found.credits.authors:
-        if name not in authors:
-            authors.append(name)
+    authors = _authors(doc.authors, rules, found)
     return Article(
         title=title,
         subtitle=subtitle if subtitle != title else None,
@@ -171,14 +169,19 @@ def _headline(paras: list[_Para]) -> str | None:
     return None
 
 
-def _drop_repeated_title(paras: list[_Para], title: str | None) -> None:
-    """Headlines pasted twice, or repeated in a body the format already titled, leave the body."""
-    if not title:
+def _drop_repeated(paras: list[_Para], heading: str | None, rule: str) -> None:
+    """A headline (or standfirst) pasted again above the body, or repeated at the top of a
+    body the format already titled, leaves the body; a restatement further down stays."""
+    if not heading:
         return
-    key = _key(title)
+    key = _key(heading)
     for p in paras[:TOP_WINDOW]:
-        if p.kind == "prose" and abs(len(p.text) - len(title)) < 20 and _key(p.text) == key:
-            p.kind, p.rule = "boilerplate", "repeated_title"
+        if p.kind != "prose":
+            continue
+        if abs(len(p.text) - len(heading)) < 20 and _key(p.text) == key:
+            p.kind, p.rule = "boilerplate", rule
+        else:
+            return
 
 
 def _key(text: str) -> str:
@@ -269,6 +272,19 @@ def _take_body_credits(body: list[str], rules: Rules, found: _Found) -> None:
             body[-1] = rest
         else:
             body.pop()
+
+
+def _authors(given: list[str], rules: Rules, found: _Found) -> list[str]:
+    """The format's authors (a wire credit among them is an agency) and the bylines'."""
+    authors: list[str] = []
+    for name in given:
+        name = " ".join(name.split())
+        if line := credits.agency_line(name, rules):
+            found.credits.add_agency(line[0])
+            found.credits.dateline = found.credits.dateline or line[1]
+        elif name and name not in authors:
+            authors.append(name)
+    return authors + [a for a in found.credits.authors if a not in authors]
 
 
 def parse_published(value: str, rules: Rules | None = None) -> datetime | None:

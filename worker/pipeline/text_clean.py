@@ -28,7 +28,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 def clean_text(text: str) -> str:
     """The canonical form of ``text``; applying it twice changes nothing."""
     if _MOJIBAKE.search(text):
-        text = ftfy.fix_text(text, normalization="NFC")
+        text = ftfy.fix_text(text, normalization="NFC", uncurl_quotes=False, fix_latin_ligatures=False,
+                             fix_character_width=False)
     if not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
     text = _INVISIBLE.sub("", text)
