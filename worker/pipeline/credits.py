@@ -145,6 +145,12 @@ def reporting_credits(paragraph: str, rules: Rules) -> list[str]:
     return names
 
 
+def agencies_named(text: str, rules: Rules) -> list[str]:
+    """Every agency a credit line names ("With inputs from PTI and Reuters")."""
+    found = re.finditer(rf"\b(?:{rules.agency_pattern})\b", text)
+    return [a for m in found if (a := rules.agency(m.group()))]
+
+
 def split_names(text: str, rules: Rules) -> tuple[list[str], list[str]]:
     authors: list[str] = []
     agencies: list[str] = []

@@ -196,7 +196,7 @@ def _body_start(paras: list[_Para], rules: Rules) -> int:
     At most three short prose paragraphs may sit above it (standfirst, captions); otherwise
     what looked like furniture is inside the body and the body starts at the top.
     """
-    window = paras[:TOP_WINDOW]
+    window = paras[: min(TOP_WINDOW, max(2, len(paras) // 2))]
     last_mark = -1
     for i, p in enumerate(window):
         if p.kind == "prose" and credits.find_dateline(p.text, rules):
@@ -252,8 +252,8 @@ def _take_metadata(p: _Para, rules: Rules, found: _Found) -> None:
     for name in credits.reporting_credits(p.text, rules):
         found.credits.add_author(name)
     if p.rule == "source_credit":
-        for word in re.split(r"\s*(?:,|\band\b|&|:)\s*", p.text.strip("() .")):
-            found.credits.add_agency(rules.agency(word))
+        for agency in credits.agencies_named(p.text, rules):
+            found.credits.add_agency(agency)
 
 
 def _take_body_credits(body: list[str], rules: Rules, found: _Found) -> None:
