@@ -28,8 +28,7 @@ from ..models import Document
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 # Whole lines that are page chrome, not article text. Each pattern is anchored to the whole line
-# (after stripping links and surrounding punctuation) so a body sentence that merely contains
-# the same words is kept.
+# (stripped of surrounding punctuation) so a body sentence that merely holds the same words stays.
 _CHROME = re.compile(
     r"""^(?:
       advertisements?|ad|sponsored(?:\s+content)?|story\s+continues\s+below(?:\s+advertisement)?
@@ -37,9 +36,12 @@ _CHROME = re.compile(
     | share\s+(?:this|on\s+\w+)(?:\s+\w+)?|share|tweet|email|print|comments?|\d+\s+comments?
     | (?:you\s+(?:may|might)\s+also\s+like|most\s+read(?:\s+in\s+[\w\s]{1,30})?
        |related(?:\s+(?:articles?|stories|posts?|coverage|content|reading|links))?
-       |more\s+(?:on\s+this|from\s+[\w\s]{1,30})|read\s+(?:more|next)|see\s+more|don'?t\s+miss
+       |more\s+(?:on\s+this|from\s+[\w\s]{1,30})|read\s+(?:more|next)|see\s+more|don['’]?t\s+miss
        |recommended(?:\s+for\s+you)?|trending(?:\s+now)?|popular\s+(?:now|stories))
+    | (?:related(?:\s+\w+)?|read\s+(?:more|also|next)|also\s+read|see\s+(?:more|also)|more
+       |don['’]?t\s+miss|watch|listen)\s*:.{0,200}
     | filed\s+under\b.{0,80}|tags?\b\s*:.{0,200}|topics?\s*:.{0,200}
+    | source\s*:.{0,60}|additional\s+reporting\s+by\b.{0,80}
     | (?:image|photo|picture)\s*(?:credit)?\s*:.{0,80}|(?:©|\(c\)|copyright\b).{0,120}
     | (?:updated|published|posted)(?:\s+(?:at|on))?\s*:?\s*[\d/.:,\s]+(?:[ap]\.?m\.?)?(?:\s*\w{2,4})?
     | (?:\d+\s+min(?:ute)?s?\s+read|reading\s+time\b.{0,30}|tempo\s+de\s+leitura\b.{0,30}
@@ -48,31 +50,36 @@ _CHROME = re.compile(
     re.I | re.X,
 )
 
-# Chrome that needs a longer pattern: prompts addressed to the reader, judged on short lines only.
+# Prompts addressed to the reader (newsletters, social follows, contact lines, paywall pitches):
+# judged on short lines only, so an article that discusses newsletters keeps its paragraphs.
 _PROMPT = re.compile(
     r"""(?:
-      \b(?:sign\s+up|subscribe)\b.{0,80}\b(?:newsletters?|inbox|updates)\b
-    | \bnewsletters?\b.{0,80}\b(?:sign\s+up|subscribe|inbox|delivered)\b
-    | \bget\s+the\s+(?:latest|day'?s)\b.{0,60}\b(?:inbox|newsletter|delivered)\b
+      \b(?:sign\s+up|subscrib\w*)\b.{0,80}\b(?:newsletters?|inbox|updates)\b
+    | \bnewsletters?\b.{0,80}\b(?:sign\s+up|subscrib\w*|inbox|delivered)\b
+    | \bget\s+the\s+(?:latest|day['’]?s)\b.{0,60}\b(?:inbox|newsletter|delivered)\b
     | \bfollow\s+(?:us|him|her|them|[\w'’]+(?:\s+[\w'’]+)?)\s+on\s+(?:twitter|facebook|instagram)\b
     | \b(?:can|may)\s+be\s+reached\s+at\b
     | \bif\s+you\s+(?:enjoyed|liked|value)\s+this\s+(?:article|story|post)\b
     | \btell\s+us\s+what\s+you\s+think\b
-    | \b(?:click|tap)\s+here\s+to\s+(?:get|download|subscribe|sign\s+up|read\s+more)\b
+    | \b(?:click|tap)\s+here\s+to\s+(?:subscribe|sign\s+up)\b
     )""",
     re.I | re.X,
 )
-_PROMPT_MAX_WORDS = 40
+_PROMPT_MAX_WORDS = 80
+# A photo caption's credit: short lines only
+_CREDIT = re.compile(r"©|\b(?:photos?|images?|pictures?)\s*(?:by|credit)\b", re.I)
+_CREDIT_MAX_WORDS = 30
+# A share label glued to the end of a pull quote ("...business.Click To Tweet")
+_TRAILING_SHARE = re.compile(r"\s*\b(?:click|tap)\s+to\s+tweet\s*$", re.I)
 # WordPress-style shortcodes left in the text by a broken plugin: [button link=...]label[/button]
 _SHORTCODE = re.compile(r"\[[a-z_]+(?:\s+[a-z_]+=[^\]]*)+\]|\[/[a-z_]+\]", re.I)
 
 
 def extract_html(html: str) -> Document:
     """Main text and metadata of an HTML page; ``BadInput("no_text")`` when it holds none."""
-    precise = _extract(html, favor_precision=True, with_metadata=True)
-    broad = _extract(html, fast=True, with_metadata=precise is None)
+    precise, broad, links = _passes(html)
     meta = precise if precise is not None else broad
-    text = _body(precise, broad, _link_texts(html), meta.title if meta is not None else None)
+    text = _body(precise, broad, links, meta.title if meta is not None else None)
     if meta is None or not text:
         raise BadInput("no_text", "the HTML page holds no article text")
     authors = [a.strip() for a in re.split(r";|\band\b", meta.author or "") if a.strip()]
@@ -90,8 +97,27 @@ def extract_html(html: str) -> Document:
     )
 
 
-RULES = ("merge", "links", "chrome", "title")
+RULES = ("hovercards", "merge", "links", "chrome", "head")
 _MIN_FALLBACK_WORDS = 15
+_HEAD_LINES = 3  # how far into the body the headline, byline and dateline are looked for
+# Hover cards (a person's photo, bio and latest headlines, shown on mouse-over) sit inside the
+# article's paragraphs; only the link that triggers one belongs to the text.
+_HOVER_CARDS = (
+    "//*[contains(@class,'rollover') or contains(@class,'tooltip') or contains(@class,'popover')"
+    " or contains(@class,'hovercard') or contains(@class,'hover-card')]/*[not(self::a)]"
+)
+_DATELINE = re.compile(r"\d{1,2}:\d{2}|\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d{2}-\d{2}")
+_BYLINE = re.compile(r"^by\s+\S+(?:\s+\S+){0,5}$", re.I)
+_DATELINE_MAX_WORDS = 12
+
+
+def _passes(html: str, skip: frozenset[str] = frozenset()) -> tuple[Any, Any, set[str]]:
+    """The precise and the broad trafilatura results (``None`` when empty), and the page's
+    link texts."""
+    prune = None if "hovercards" in skip else _HOVER_CARDS
+    precise = _extract(html, favor_precision=True, with_metadata=True, prune_xpath=prune)
+    broad = _extract(html, fast=True, with_metadata=precise is None, prune_xpath=prune)
+    return precise, broad, _link_texts(html)
 
 
 def _body(
@@ -113,8 +139,9 @@ def _body(
         lines = [line for line in lines if _key(line) not in links]
     if "chrome" not in skip:
         lines = [line for line in lines if not _is_chrome(line)]
-    if "title" not in skip and lines and title and _repeats_title(lines[0], title):
-        lines = lines[1:]
+    if "head" not in skip:
+        head = [line for line in lines[:_HEAD_LINES] if not _is_head(line, title or "")]
+        lines = head + lines[_HEAD_LINES:]
     return "\n".join(_plain(line) for line in lines).strip()
 
 
@@ -136,8 +163,8 @@ def _lines(result: Any) -> list[str]:
 
 
 def _plain(line: str) -> str:
-    """A line without shortcodes."""
-    return _SHORTCODE.sub("", line).strip()
+    """A line without shortcodes or a trailing share label."""
+    return _TRAILING_SHARE.sub("", _SHORTCODE.sub("", line)).strip()
 
 
 def _key(text: str) -> str:
@@ -230,12 +257,30 @@ def _is_chrome(line: str) -> bool:
         return True
     if _CHROME.match(core):
         return True
-    words = _WORD.findall(plain)
-    return len(words) <= _PROMPT_MAX_WORDS and bool(_PROMPT.search(plain))
+    words = len(_WORD.findall(plain))
+    if words <= _CREDIT_MAX_WORDS and _CREDIT.search(plain):
+        return True
+    return words <= _PROMPT_MAX_WORDS and bool(_PROMPT.search(plain))
+
+
+def _is_head(line: str, title: str) -> bool:
+    """Whether a line near the top is the headline again, a byline or a date stamp: the ground
+    truth of article text leaves them out, and the metadata fields carry them."""
+    plain = _plain(line)
+    if _BYLINE.match(plain):
+        return True
+    if (
+        len(_WORD.findall(plain)) <= _DATELINE_MAX_WORDS
+        and _DATELINE.search(plain)
+        and not plain.endswith((".", "!", "?"))
+    ):
+        return True
+    return bool(title) and _repeats_title(line, title)
 
 
 def _repeats_title(line: str, title: str) -> bool:
-    """Whether ``line`` is the headline (maybe with the site name cut or a byline added)."""
+    """Whether ``line`` is the headline (maybe without the site name, reworded a little, or
+    with a byline added)."""
     line_words, title_words = _key(line).split(), _key(title).split()
     if not line_words or not title_words:
         return False
@@ -245,4 +290,10 @@ def _repeats_title(line: str, title: str) -> bool:
         if sep in title:
             head = _key(title.rsplit(sep, 1)[0]).split() or title_words
             break
-    return line_words[: len(head)] == head and len(line_words) <= len(head) + 12
+    if line_words[: len(head)] == head and len(line_words) <= len(head) + 12:
+        return True
+    similar = difflib.SequenceMatcher(None, line_words, head, autojunk=False).ratio()
+    return similar >= _TITLE_SIMILARITY
+
+
+_TITLE_SIMILARITY = 0.75
