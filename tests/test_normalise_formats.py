@@ -107,3 +107,11 @@ def test_markdown_loses_its_markup_but_not_its_words() -> None:
     article = _normalise(md.encode(), "a.md")
     assert article.title == original.title
     assert article.body == original.body
+
+
+def test_gzip_of_several_members_is_read_whole() -> None:
+    """`cat a.gz b.gz > c.gz` is valid gzip: every member is part of the file."""
+    text = SEEDS[4].read_text("utf-8")
+    half = len(text) // 2
+    data = gzip.compress(text[:half].encode(), mtime=0) + gzip.compress(text[half:].encode(), mtime=0)
+    assert _normalise(data, "a.txt.gz").body == _normalise(SEEDS[4].read_bytes(), SEEDS[4].name).body

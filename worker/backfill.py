@@ -8,19 +8,24 @@ is the original, exactly as between the service's workers.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import redis
+from redis.exceptions import RedisError
 
 from . import pipeline
 from .delivery import deliver
+from .errors import BadInput
 from .messages import make_message, read_source
 from .pipeline.dedupe import DedupIndex
 from .redis_client import connect
 from .settings import Settings
+
+log = logging.getLogger(__name__)
 
 _client: redis.Redis | None = None
 _index: DedupIndex | None = None
@@ -41,7 +46,13 @@ def process_file(path: Path) -> Counter[str]:
     if error is not None:
         outcomes = [pipeline.failure(source, error, _settings.enrich)]
     else:
-        outcomes = pipeline.run(source, data or b"", _index, _settings)
+        try:
+            outcomes = pipeline.run(source, data or b"", _index, _settings)
+        except RedisError:
+            raise  # Redis gone: stop the run; re-running it finishes the job (ids are stable)
+        except Exception as exc:  # a bug or an input nobody foresaw: record it, keep going
+            log.exception("failed on %s", source.path)
+            outcomes = [pipeline.failure(source, BadInput("internal_error", f"{type(exc).__name__}: {exc}"))]
     return deliver(outcomes, make_message(source, data, error), _client, _settings)
 
 

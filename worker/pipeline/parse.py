@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 from ..errors import BadInput
 from ..models import Document, Format
+from .html import extract_html
 
 _EXTENSIONS: dict[str, Format] = {
     ".txt": "txt",
@@ -75,16 +76,21 @@ def parse(data: bytes, name: str, *, max_decompressed_bytes: int) -> list[Docume
 
 
 def gunzip(data: bytes, limit: int) -> bytes:
-    """Decompress gzip, refusing more than ``limit`` bytes of output (a gzip bomb)."""
-    decomp = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    """Decompress gzip (every member), refusing more than ``limit`` bytes of output (a gzip
+    bomb) and a truncated or corrupt stream."""
     out = io.BytesIO()
+    rest = data
     try:
-        chunk = decomp.decompress(data, limit + 1)
-        out.write(chunk)
-        if out.tell() > limit or decomp.unconsumed_tail:
-            raise BadInput(
-                "too_large", f"gzip content expands beyond the {limit}-byte limit (gzip bomb?)"
-            )
+        while rest:
+            decomp = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            out.write(decomp.decompress(rest, limit + 1 - out.tell()))
+            if out.tell() > limit or decomp.unconsumed_tail:
+                raise BadInput(
+                    "too_large", f"gzip content expands beyond the {limit}-byte limit (gzip bomb?)"
+                )
+            if not decomp.eof:
+                raise BadInput("bad_gzip", "the gzip data is truncated (the file was cut short)")
+            rest = decomp.unused_data.lstrip(b"\x00")  # members may be padded with zeros
     except zlib.error as exc:
         raise BadInput("bad_gzip", f"the gzip data is corrupt: {exc}") from None
     return out.getvalue()
@@ -173,6 +179,8 @@ def _load_json(text: str) -> dict:
         value = json.loads(text)
     except ValueError as exc:
         raise BadInput("bad_json", f"malformed JSON: {exc}") from None
+    except RecursionError:
+        raise BadInput("bad_json", "the JSON is nested too deeply to be an article") from None
     if isinstance(value, list) and len(value) == 1:
         value = value[0]
     if not isinstance(value, dict):
@@ -188,6 +196,9 @@ def parse_jsonl(text: str) -> Iterator[Document | BadInput]:
                 obj = json.loads(line)
             except ValueError as exc:
                 yield BadInput("bad_json", f"line {number}: malformed JSON: {exc}", line=number)
+                continue
+            except RecursionError:
+                yield BadInput("bad_json", f"line {number}: JSON nested too deeply", line=number)
                 continue
             if not isinstance(obj, dict):
                 yield BadInput("bad_json", f"line {number}: not a JSON object", line=number)
@@ -209,8 +220,10 @@ def parse_json_object(obj: dict, *, line: int | None) -> Document:
         doc = parse_html(text)
         text = doc.text
     authors = fields.pop("authors")
-    if isinstance(authors, str):
+    if isinstance(authors, (str, dict)):
         authors = [authors]
+    elif not isinstance(authors, list):
+        authors = []  # a number or other odd value: not an author list, the article still counts
     authors = [a if isinstance(a, str) else str(a.get("name", "")) for a in authors or []
                if isinstance(a, (str, dict))]
     site = fields.pop("site")
@@ -235,25 +248,5 @@ def _first(obj: dict, names: tuple[str, ...]):
 
 
 def parse_html(html: str) -> Document:
-    """Main text and metadata of an HTML page, by trafilatura."""
-    import trafilatura
-
-    result = trafilatura.bare_extraction(
-        html, include_comments=False, include_tables=False, favor_precision=False,
-        with_metadata=True,
-    )
-    if result is None or not (result.text or "").strip():
-        raise BadInput("no_text", "the HTML page holds no article text")
-    authors = [a.strip() for a in re.split(r";|\band\b", result.author or "") if a.strip()]
-    return Document(
-        text=result.text,
-        format="html",
-        encoding="utf-8",
-        title=result.title,
-        subtitle=result.description,
-        url=result.url,
-        published=result.date,
-        authors=authors,
-        site=result.sitename,
-        language=result.language,
-    )
+    """Main text and metadata of an HTML page (see ``html.py``)."""
+    return extract_html(html)

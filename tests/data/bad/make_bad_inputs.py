@@ -56,19 +56,13 @@ EXPECTED: dict[str, Expected] = {
     "corrupt.txt.gz": Expected("bad_gzip", ("gzip", "corrupt"), "a gzip header followed by garbage"),
     "no_text.html": Expected(
         "no_text", ("HTML", "no article text"),
-        "a page with only a header, nav links, a cookie notice, scripts and a footer",
-        bug="becomes a record whose body is the nav link texts (trafilatura's fallback extraction)"),
+        "a page with only a header, nav links, a cookie notice, scripts and a footer"),
     "deeply_nested.json": Expected(
-        "bad_json", ("JSON",), "20,000 nested JSON arrays",
-        bug="RecursionError escapes parse: an internal_error failure with a traceback in the "
-            "worker log; `ingest process` stops with a traceback"),
+        "bad_json", ("JSON",), "20,000 nested JSON arrays"),
     "truncated.txt.gz": Expected(
-        "bad_gzip", ("gzip",), "the first half of a gzip file (no end of stream, no CRC)",
-        bug="the half that decompresses becomes a record of a cut-off article, with no error"),
+        "bad_gzip", ("gzip",), "the first half of a gzip file (no end of stream, no CRC)"),
     "author_number.json": Expected(
-        None, (), 'an article whose "author" is a number: the odd field is dropped, the article kept',
-        bug="TypeError escapes parse: an internal_error failure with a traceback in the worker "
-            "log; `ingest process` stops with a traceback"),
+        None, (), 'an article whose "author" is a number: the odd field is dropped, the article kept'),
     "windows_1252.txt": Expected(
         None, (), "not bad: Windows-1252 text (curly quotes, accents, en dash), read as `cp1252`"),
 }
