@@ -104,22 +104,18 @@ def main() -> None:
         print(f"ran {name}", file=sys.stderr)
     outputs[OURS], ms[OURS] = run(ours_extractor, ids, pages)
 
-    # ablation: our rules one at a time left out, on the same two trafilatura passes
-    passes = {
-        page: (
-            ours._extract(pages[page], favor_precision=True, with_metadata=True),
-            ours._extract(pages[page], fast=True, with_metadata=False),
-            ours._link_texts(pages[page]),
-        )
-        for page in ids
-    }
+    # ablation: each of our rules left out in turn (the others kept)
+    passes = {page: ours._passes(pages[page]) for page in ids}
     for rule in ours.RULES:
-        name = f"ours without rule '{rule}'"
-        outputs[name] = {
-            page: ours._body(p, b, links, p.title if p is not None else None, frozenset({rule}))
-            for page, (p, b, links) in passes.items()
+        skip = frozenset({rule})
+        rule_passes = passes if rule != "hovercards" else {
+            page: ours._passes(pages[page], skip) for page in ids
         }
-        ms[name] = "-"
+        outputs[f"ours without rule '{rule}'"] = {
+            page: ours._body(p, b, links, _title(p, b), skip)
+            for page, (p, b, links) in rule_passes.items()
+        }
+        ms[f"ours without rule '{rule}'"] = "-"
 
     scores = {
         name: [score(out[page], truth[page]) for page in ids] for name, out in outputs.items()
@@ -181,6 +177,11 @@ trafilatura passes and one lxml parse for the page's link texts.
         write_section("html-extraction", "HTML body extraction", body,
                       ".venv/bin/python bench/html_quality.py --write")
         print("BENCHMARKS.md updated (section html-extraction)")
+
+
+def _title(precise, broad) -> str | None:
+    meta = precise if precise is not None else broad
+    return meta.title if meta is not None else None
 
 
 def _version() -> str:

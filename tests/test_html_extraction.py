@@ -1,0 +1,90 @@
+"""extract_html: the article body of an HTML page, without the page's chrome, and its metadata.
+
+The pages in tests/data/html/ are small hand-written news pages shaped like real ones (navigation,
+cookie banner, in-body chrome lines, footer); the quality figures on real pages come from
+bench/html_quality.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from worker.errors import BadInput
+from worker.pipeline.html import extract_html
+
+PAGES = Path(__file__).resolve().parent / "data" / "html"
+
+
+def page(name: str) -> str:
+    return (PAGES / name).read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def article():
+    return extract_html(page("news_article.html"))
+
+
+def test_body_keeps_every_article_paragraph(article):
+    assert article.text.startswith("Councillors in Port Alden voted on Monday night")
+    assert "Engineers will first strengthen the foundations" in article.text
+    assert article.text.endswith("The council said it would publish a timetable next month.")
+
+
+def test_body_leaves_out_navigation_cookie_banner_sidebar_and_footer(article):
+    for chrome in ("Sport", "cookies", "Most read", "Ferry timetable changes", "All rights reserved",
+                   "Privacy policy"):
+        assert chrome not in article.text
+
+
+def test_paragraphs_are_separate_lines(article):
+    paragraphs = [p for p in article.text.split("\n") if p.strip()]
+    assert len(paragraphs) == 6
+    assert paragraphs[1].startswith("The wall, built in 1958")
+
+
+def test_advertisement_line_is_dropped_but_a_sentence_mentioning_advertisements_is_kept(article):
+    lines = article.text.split("\n")
+    assert "Advertisement" not in lines
+    assert any(line.startswith("The council said the advertisement campaign") for line in lines)
+
+
+def test_related_link_share_and_newsletter_prompts_are_dropped(article):
+    assert "Related:" not in article.text
+    assert "Share this article" not in article.text
+    assert "Sign up to our newsletter" not in article.text
+
+
+def test_headline_is_metadata_not_the_first_body_line(article):
+    assert article.title == "Harbour town votes to rebuild its flooded sea wall"
+    assert "Harbour town votes" not in article.text
+
+
+def test_metadata_comes_from_meta_tags(article):
+    assert article.format == "html"
+    assert article.encoding == "utf-8"
+    assert article.published == "2023-03-14"
+    assert article.authors == ["Maria Ostrowski"]
+    assert article.site == "The Coastal Courier"
+    assert article.url == "https://courier.example/news/2023/03/14/harbour-sea-wall"
+    assert article.subtitle == "Councillors approved a four-year plan after the winter storms."
+
+
+def test_inline_link_text_is_kept_in_its_sentence():
+    # trafilatura's precision mode drops <span class="link">; the second pass restores the words
+    doc = extract_html(page("inline_links.html"))
+    assert ("and that a string of signal failures in the spring had been left unrepaired"
+            in doc.text)
+
+
+def test_page_with_only_navigation_and_a_form_raises_no_text():
+    with pytest.raises(BadInput) as raised:
+        extract_html(page("no_article.html"))
+    assert raised.value.kind == "no_text"
+
+
+def test_empty_page_raises_no_text():
+    with pytest.raises(BadInput) as raised:
+        extract_html("<html><head><title>Nothing</title></head><body></body></html>")
+    assert raised.value.kind == "no_text"
