@@ -22,6 +22,9 @@ import difflib
 import re
 from typing import Any
 
+import lxml.etree
+import lxml.html
+
 from ..errors import BadInput
 from ..models import Document
 
@@ -97,7 +100,7 @@ def extract_html(html: str) -> Document:
     )
 
 
-RULES = ("hovercards", "merge", "links", "chrome", "head")
+RULES = ("embeds", "hovercards", "merge", "links", "chrome", "head")
 _MIN_FALLBACK_WORDS = 15
 _HEAD_LINES = 3  # how far into the body the headline, byline and dateline are looked for
 # Hover cards (a person's photo, bio and latest headlines, shown on mouse-over) sit inside the
@@ -106,6 +109,11 @@ _HOVER_CARDS = (
     "//*[contains(@class,'rollover') or contains(@class,'tooltip') or contains(@class,'popover')"
     " or contains(@class,'hovercard') or contains(@class,'hover-card')]/*[not(self::a)]"
 )
+_EMBEDDED_POSTS = (
+    "//blockquote[contains(@class,'twitter-tweet') or contains(@class,'instagram-media')"
+    " or contains(@class,'tiktok-embed')]"
+)
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _DATELINE = re.compile(r"\d{1,2}:\d{2}|\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d{2}-\d{2}")
 _BYLINE = re.compile(r"^by\s+\S+(?:\s+\S+){0,5}$", re.I)
 _DATELINE_MAX_WORDS = 12
@@ -114,10 +122,39 @@ _DATELINE_MAX_WORDS = 12
 def _passes(html: str, skip: frozenset[str] = frozenset()) -> tuple[Any, Any, set[str]]:
     """The precise and the broad trafilatura results (``None`` when empty), and the page's
     link texts."""
+    tree = _parse(html)
+    links = _link_texts(tree)
+    if "embeds" not in skip and tree is not None and _unwrap_embeds(tree):
+        html = lxml.html.tostring(tree, encoding="unicode")
     prune = None if "hovercards" in skip else _HOVER_CARDS
     precise = _extract(html, favor_precision=True, with_metadata=True, prune_xpath=prune)
     broad = _extract(html, fast=True, with_metadata=precise is None, prune_xpath=prune)
-    return precise, broad, _link_texts(html)
+    return precise, broad, links
+
+
+def _parse(html: str) -> Any:
+    """The page as an lxml tree, or ``None`` when lxml cannot read it."""
+    # lxml refuses a str that still declares its byte encoding (<?xml ... encoding="..."?>)
+    html = _XML_DECLARATION.sub("", html, count=1)
+    try:
+        return lxml.html.fromstring(html)
+    except (ValueError, lxml.etree.ParserError):
+        return None
+
+
+def _unwrap_embeds(tree: Any) -> bool:
+    """Let embedded posts (tweets, Instagram posts) quoted in the article through.
+
+    Pages wrap them in a container whose class says "social", which trafilatura discards as
+    share buttons; the quoted post is part of the story. Returns whether anything changed.
+    """
+    changed = False
+    for post in tree.xpath(_EMBEDDED_POSTS):
+        for container in post.iterancestors():
+            if "social" in (container.get("class") or "").lower():
+                del container.attrib["class"]
+                changed = True
+    return changed
 
 
 def _body(
@@ -172,17 +209,13 @@ def _key(text: str) -> str:
     return " ".join(_WORD.findall(_plain(text).lower()))
 
 
-def _link_texts(html: str) -> set[str]:
+def _link_texts(tree: Any) -> set[str]:
     """The text of every link on the page, as ``_key`` gives it.
 
     A line that is nothing but one link is a teaser or a navigation item. (trafilatura's own
     ``include_links`` would mark links in its output, but it mangles the text around some.)
     """
-    import lxml.html
-
-    try:
-        tree = lxml.html.fromstring(html)
-    except (ValueError, lxml.etree.ParserError):
+    if tree is None:
         return set()
     return {key for a in tree.iter("a") if (key := _key(a.text_content()))}
 
