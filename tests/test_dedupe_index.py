@@ -165,3 +165,14 @@ def test_dedupe_same_shingles_in_other_words_is_near_not_exact(index: DedupIndex
 def test_dedupe_other_shingle_parameters_start_a_separate_index(redis_client: redis.Redis) -> None:
     check(DedupIndex(redis_client, ttl=60, shingle_size=5), seed(0), "seed0")
     assert check(DedupIndex(redis_client, ttl=60, shingle_size=4), seed(0), "copy").status == "unique"
+
+
+def test_dedupe_article_without_words_leaves_later_ones_findable(index: DedupIndex) -> None:
+    """A body with no words ("* * *") has no MinHash; its slot must still be full-size, or every
+    slot after it in the slice is read at the wrong offset."""
+    check(index, seed(0), "seed0")
+    assert check(index, Article(body="* * *"), "short").status == "unique"
+    check(index, seed(1), "seed1")
+    assert (check(index, seed(1), "again1").duplicate_of, check(index, seed(0), "again0").duplicate_of) == (
+        "seed1", "seed0")
+    assert check(index, Article(body="* * *"), "short2").duplicate_of == "short"

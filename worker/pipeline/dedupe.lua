@@ -21,7 +21,9 @@
 --       distinct shingles, signature bytes ("" for none), keys blob (7 bytes per entry:
 --       >I4 bucket selector, 3 check bytes; entry 1 is the exact hash, then one per band),
 --       min shingles for containment, min jaccard for containment, id slot size,
---       first-slice bucket count, target entries per bucket, 8 bytes of the exact hash.
+--       first-slice bucket count, target entries per bucket, 8 bytes of the exact hash,
+--       stored signature size (every slot has room for one, so slots stay fixed-size even
+--       for an article too short to have a signature).
 -- Returns {status, id of the original, similarity as a string}; status 0 unique,
 -- 1 exact duplicate, 2 near duplicate.
 
@@ -40,11 +42,15 @@ local idmax = tonumber(ARGV[12])
 local g0 = tonumber(ARGV[13])
 local per_bucket = tonumber(ARGV[14])
 local digest = ARGV[15]
+local K = tonumber(ARGV[16])
 local W = 6  -- bytes per bucket entry
 
 local k = #sig
+if k ~= 0 and k ~= K then
+  return redis.error_reply('signature of ' .. k .. ' bytes in an index of ' .. K .. '-byte slots')
+end
 local head = 17 + idmax
-local R = head + k
+local R = head + K
 local now = tonumber(redis.call('TIME')[1])
 local cur = math.floor(now / slice)
 local oldest = math.floor((now - ttl) / slice)
@@ -213,7 +219,7 @@ else
 end
 local expire_at = (cur + 1) * slice + ttl
 local skey = P .. ':s:' .. cur
-local record = struct.pack('>I4I4', now, nsh) .. digest .. string.char(#rid) .. rid .. string.rep('\0', idmax - #rid) .. sig
+local record = struct.pack('>I4I4', now, nsh) .. digest .. string.char(#rid) .. rid .. string.rep('\0', idmax - #rid) .. sig .. string.rep('\0', K - k)
 local n = redis.call('APPEND', skey, record) / R
 if n == 1 then
   redis.call('EXPIREAT', skey, expire_at)

@@ -149,6 +149,7 @@ class DedupIndex:
             self.near_threshold, self.containment_threshold,
             fp.shingles, fp.signature, fp.keys, MIN_CONTAINMENT_SHINGLES, MIN_CONTAINMENT_JACCARD, ID_MAX,
             self.first_buckets, self.entries_per_bucket, bytes.fromhex(fp.exact)[:8],
+            self.hasher.num_perm,
         ])
         if status == 0:
             return DedupResult(status="unique")
