@@ -391,7 +391,8 @@ def build_drop(page: str, url: str, body: str, rng: random.Random, others: list[
             head.append(Block(title, "headline_repeated"))
     if rng.random() < 0.35:
         if rng.random() < 0.5:
-            first = re.split(r"(?<=[.!?])\s", body.strip(), maxsplit=1)[0]
+            lede = body.strip().split("\n", 1)[0]
+            first = re.split(r"(?<=[.!?])\s", lede, maxsplit=1)[0]     # its first sentence
             head.append(Block(first, "standfirst_lede"))
         else:
             head.append(Block(rng.choice(STANDFIRSTS), "standfirst"))
@@ -487,7 +488,8 @@ def build_drop(page: str, url: str, body: str, rng: random.Random, others: list[
     sep = "\n\n" if blank else "\n"
     texts = [b.text for b in blocks]
     if blank and rng.random() < 0.07:
-        texts = [textwrap.fill(t, 72) if b.kind == "body" else t for t, b in zip(texts, blocks)]
+        texts = [textwrap.fill(t, 72, break_long_words=False, break_on_hyphens=False) if b.kind == "body" else t
+                 for t, b in zip(texts, blocks)]
         kinds.append("hard_wrap")
     if rng.random() < 0.08:
         texts = [t.replace("\n", "\u00a0\n") + "\u00a0" if b.kind == "body" else t for t, b in zip(texts, blocks)]
@@ -513,9 +515,7 @@ def build_drop(page: str, url: str, body: str, rng: random.Random, others: list[
         data = text.encode("utf-8")
     if encoding != "utf-8":
         kinds.append(f"enc_{encoding}")
-    date_lines = top_dates + end_dates
-    if header_date:
-        date_lines = [blocks_top[0].text] + date_lines
+    date_lines = top_dates + end_dates + ([blocks_top[0].text] if header_date else [])
     chrome = [("date_line" if b.kind.startswith("date_line") else b.kind, line)
               for b in blocks if b.kind != "body" for line in b.text.split("\n") if line.strip()]
     return Drop(page, data, f"{page[:16]}.txt", title, planted, date_kind, date_lines, kinds, body,
