@@ -767,6 +767,14 @@ def report(results: list[Result]) -> str:
     out += ["", f"### Dates invented on undated drops ({len(invented)})", ""]
     if invented:
         out.append(table(["id", "got"], [[r.drop.id[:12], r.published.isoformat()] for r in invented]))
+    out += ["", "Notes. Titles are planted from the URL slug (title-cased), dates from the URL where it has one "
+            "(else a random day 2018-2025) at a random time in one of 8 zones, printed in one of "
+            f"{len(DATE_FORMATS)} formats, in a dated byline, or only in the scraper's ` date YYYY-MM-DD` header. "
+            "A date is right when the calendar day in the planted zone matches and, where a time was "
+            "printed, the instant too. Wrapper text is English even around the non-English bodies. "
+            "Timings: per 600 words of the decoded input; parse is timed once per drop (its p90 is the "
+            "non-UTF-8 drops' charset detection). `--dump DIR` writes every drop and a truth JSON "
+            "(with our output) to read; `--seed N` draws another set."]
     errors = [r for r in results if r.error]
     if errors:
         out += ["", "Errors: " + "; ".join(f"{r.drop.id[:12]}: {r.error}" for r in errors)]
