@@ -67,7 +67,7 @@ def _patterns(agency_pattern: str) -> _Patterns:
         ),
         # "... he told reporters. REUTERS"  |  "... – AFP"  |  "... (Reuters)"
         trailing_credit=re.compile(
-            rf"(?:(?<=[.!?\"”’)])\s+|\s*[-–—]\s*|\s*\()(?P<agencies>(?:{agency})(?:\s*(?:,|/|and|&)\s*(?:{agency}))*)\)?\.?$"
+            rf"(?:(?<=[.!?\"”’)])\s+|\s*[-–—]\s*|\s*\()(?P<agencies>(?:{agency})(?:(?:\s*(?:,|/|and|&)\s*|\s+)(?:{agency}))*)\)?\.?$"
         ),
         byline=re.compile(
             r"^(?i:by|written by|words by|story by|reported by)[:\s]+(?P<names>[A-Z][^|]{1,150}?)"
@@ -119,8 +119,7 @@ def trailing_credit(paragraph: str, rules: Rules) -> tuple[str, list[str]] | Non
     m = _patterns(rules.agency_pattern).trailing_credit.search(paragraph)
     if not m or m.start() == 0:
         return None
-    names = re.split(r"\s*(?:,|/|\band\b|&)\s*", m.group("agencies"))
-    agencies = [a for n in names if (a := rules.agency(n))]
+    agencies = agencies_named(m.group("agencies"), rules)
     credit = m.group("agencies")
     if len(credit) <= 3 and credit != credit.upper():
         return None
@@ -147,8 +146,8 @@ def reporting_credits(paragraph: str, rules: Rules) -> list[str]:
 
 def agencies_named(text: str, rules: Rules) -> list[str]:
     """Every agency a credit line names ("With inputs from PTI and Reuters")."""
-    found = re.finditer(rf"\b(?:{rules.agency_pattern})\b", text)
-    return [a for m in found if (a := rules.agency(m.group()))]
+    found = re.finditer(rf"\b(?i:{rules.agency_pattern})\b", text)
+    return [a for m in found if (len(m.group()) > 3 or m.group().isupper()) and (a := rules.agency(m.group()))]
 
 
 def split_names(text: str, rules: Rules) -> tuple[list[str], list[str]]:

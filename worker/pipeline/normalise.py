@@ -29,6 +29,8 @@ _SENTENCE_END = re.compile(r"[.!?…:;\"”’)\]]$")
 MAX_BOILERPLATE_CHARS = 400  # longer paragraphs are prose, never furniture
 TOP_WINDOW = 12  # paragraphs after the headline where page furniture may sit
 MAX_STANDFIRST_WORDS = 70
+MAX_TAIL_MARKER_CHARS = 60  # "Related stories", "More from Reuters"
+MAX_LINK_CHARS = 150  # a headline in a list of links
 LANGUAGE_SAMPLE = 300  # characters of body the language is read from
 
 
@@ -71,6 +73,7 @@ def normalise(doc: Document, rules: Rules | None = None) -> Article:
     if standfirst and subtitle is None:
         subtitle = standfirst[0].text
         standfirst[0].kind = "subtitle"
+    _drop_repeated_at_body_start(paras, start, title, subtitle)
     end = _body_end(paras, start, rules)
 
     body: list[str] = []
@@ -116,7 +119,7 @@ def _header(text: str, doc: Document, rules: Rules, found: _Found) -> tuple[str,
         if value:
             explicit = FoundDate(value[0], "metadata", value[1])
     first, _, rest = text.partition("\n")
-    if m := _HEADER.match(first):
+    if doc.format in ("txt", "md") and (m := _HEADER.match(first)):
         value = iso_date(m.group("date"))
         if value and explicit is None:
             explicit = FoundDate(value[0], "header", value[1])
@@ -191,29 +194,33 @@ def _key(text: str) -> str:
 def _body_start(paras: list[_Para], rules: Rules) -> int:
     """Index of the first body paragraph: after the furniture that sits under a headline.
 
-    The furniture ends at the last "marks top" paragraph (date line, byline, caption, "Listen
-    to this article") among the first few, or just before a paragraph opening with a dateline.
-    At most three short prose paragraphs may sit above it (standfirst, captions); otherwise
-    what looked like furniture is inside the body and the body starts at the top.
+    The furniture ends at the last "marks top" paragraph (date line, byline, credited caption,
+    "Listen to this article") near the top, or just before a paragraph opening with a dateline.
+    Two prose paragraphs in a row mean the body has begun, so furniture further down (a date
+    line closing the article) does not count; and furniture must leave a body below it. Prose
+    above the furniture is the standfirst (the first) and uncredited captions (the rest).
     """
-    window = paras[: min(TOP_WINDOW, max(2, len(paras) // 2))]
     last_mark = -1
-    for i, p in enumerate(window):
-        if p.kind == "prose" and credits.find_dateline(p.text, rules):
-            last_mark = max(last_mark, i - 1)
-            break
-        if p.marks_top or p.kind in ("title", "date", "credit"):
-            last_mark = i
-    prose_above = [p for p in window[: last_mark + 1] if p.kind == "prose"]
-    if len(prose_above) > 3 or any(len(p.text.split()) > MAX_STANDFIRST_WORDS for p in prose_above):
-        start = 0
-        while start < len(paras) and paras[start].kind != "prose":
-            start += 1
-        return start
+    in_a_row = 0
+    for i, p in enumerate(paras[:TOP_WINDOW]):
+        if p.kind == "prose":
+            if credits.find_dateline(p.text, rules):
+                last_mark = max(last_mark, i - 1)
+                break
+            in_a_row += 1
+            if in_a_row > 2 or len(p.text.split()) > MAX_STANDFIRST_WORDS:
+                break
+        elif p.marks_top or p.kind in ("title", "date", "credit"):
+            last_mark, in_a_row = i, 0
     start = last_mark + 1
+    if not any(p.kind == "prose" for p in paras[start:]):
+        start = 0
+    first_prose = True
     for p in paras[:start]:
-        if p.kind == "prose" and p is not next((q for q in paras[:start] if q.kind == "prose"), None):
-            p.kind, p.rule = "boilerplate", "caption"
+        if p.kind == "prose":
+            if not first_prose:
+                p.kind, p.rule = "boilerplate", "caption"
+            first_prose = False
     for p in paras[start:]:
         if p.top_only:
             p.kind = "prose"  # top-only rules do not reach into the body
@@ -221,16 +228,30 @@ def _body_start(paras: list[_Para], rules: Rules) -> int:
 
 
 def _body_end(paras: list[_Para], start: int, rules: Rules) -> int:
-    """Index after the last body paragraph: trailing furniture (related links, trailers) goes."""
-    tail_from = max(start + 1, len(paras) * 2 // 3)
-    for i in range(tail_from, len(paras)):
+    """Index after the last body paragraph: a trailing block of links ("Related stories" and
+    the short headlines under it) goes."""
+    for i in range(start + 1, len(paras)):
         text = paras[i].text
-        if len(text) <= MAX_BOILERPLATE_CHARS and rules.tail_marker.fullmatch(text):
+        if len(text) <= MAX_TAIL_MARKER_CHARS and rules.tail_marker.fullmatch(text) and all(
+            len(p.text) <= MAX_LINK_CHARS for p in paras[i + 1:] if p.kind == "prose"
+        ):
             for p in paras[i:]:
                 if p.kind == "prose":
-                    p.kind, p.rule = "boilerplate", "trailing_furniture"
+                    p.kind, p.rule = "boilerplate", "trailing_links"
             return i
     return len(paras)
+
+
+def _drop_repeated_at_body_start(paras: list[_Para], start: int, title: str | None,
+                                 subtitle: str | None) -> None:
+    """The body does not open by repeating the headline or standfirst."""
+    headings = {_key(h) for h in (title, subtitle) if h}
+    for p in paras[start:]:
+        if p.kind != "prose":
+            continue
+        if _key(p.text) not in headings:
+            return
+        p.kind, p.rule = "boilerplate", "repeated_title"
 
 
 def _take_metadata(p: _Para, rules: Rules, found: _Found) -> None:
@@ -263,7 +284,7 @@ def _take_body_credits(body: list[str], rules: Rules, found: _Found) -> None:
             found.credits.dateline = found.credits.dateline or hit[0]
             found.credits.add_agency(hit[1])
             break
-    if body and (hit := credits.trailing_credit(body[-1], rules)):
+    while body and (hit := credits.trailing_credit(body[-1], rules)):
         rest, agencies = hit
         found.audit.append(body[-1][len(rest):].strip())
         for agency in agencies:

@@ -59,6 +59,8 @@ def parse(data: bytes, name: str, *, max_decompressed_bytes: int) -> list[Docume
     if not data.strip():
         raise BadInput("empty", "the file is empty (no text)")
     text, encoding = decode(data)
+    if not text.strip():
+        raise BadInput("empty", f"the file holds no text (only white space, in {encoding})")
     fmt = sniff_format(text, extension_format(stem))
     if fmt == "html":
         docs: list[Document | BadInput] = [parse_html(text)]

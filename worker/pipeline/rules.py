@@ -22,7 +22,7 @@ BUILTIN_RULES = Path(__file__).with_name("boilerplate.yaml")
 
 ENDS_WINDOW = 160  # characters at a line's end that `ends` rules look at
 
-Where = Literal["anywhere", "top", "bottom"]
+Where = Literal["anywhere", "top"]
 Mode = Literal["line", "ends", "contains"]
 
 

@@ -27,14 +27,18 @@ _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 
 def clean_text(text: str) -> str:
     """The canonical form of ``text``; applying it twice changes nothing."""
+    text = _strip_invisible(_LINE_ENDS.sub("\n", text))
     if _MOJIBAKE.search(text):
         text = ftfy.fix_text(text, normalization="NFC", uncurl_quotes=False, fix_latin_ligatures=False,
                              fix_character_width=False)
+        text = _strip_invisible(_LINE_ENDS.sub("\n", text))
     if not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
-    text = _INVISIBLE.sub("", text)
-    text = _CONTROL.sub("", _LINE_ENDS.sub("\n", text))
     return _EDGE_SPACES.sub("\n", _SPACES.sub(" ", text)).strip()
+
+
+def _strip_invisible(text: str) -> str:
+    return _INVISIBLE.sub("", _CONTROL.sub("", text))
 
 
 _MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
