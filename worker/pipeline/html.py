@@ -1,32 +1,37 @@
 """Article text and metadata of an HTML page: trafilatura, run twice, plus line rules.
 
 Why not one plain trafilatura call: on the extraction benchmark (``bench/html_quality.py``) its
-errors are mostly (a) chrome kept around the article (related links, share and newsletter
-prompts, the headline repeated as the first line) and (b) with ``favor_precision``, which
-removes most of (a), real text dropped (inline links, short subheads). So we
+errors are mostly chrome kept around the article (related links, share and newsletter prompts,
+the headline repeated as the first line), and ``favor_precision``, which removes most of that,
+drops some real text (inline links, subheads). So, each step named as in ``RULES``:
 
-1. extract with ``favor_precision`` (the article's extent, little chrome);
-2. extract again in the fast balanced mode and take from it only what falls *inside* that extent:
-   a paragraph the precise pass shortened (a dropped inline link) or dropped (a subhead), unless
-   it is nothing but a link (a "read more" teaser in the body);
-3. drop lines that are typical non-article chrome (see ``_CHROME``) and a first line that only
-   repeats the headline.
+* ``embeds``: embedded tweets and Instagram posts in a "social" container are let through;
+* ``hovercards``: mouse-over cards inside paragraphs are pruned before extraction;
+* the article is extracted with ``favor_precision`` (its extent, little chrome), then again in
+  the fast balanced mode; ``merge`` takes from the second pass only what lies *inside* the first
+  one's extent: a longer version of a paragraph (a dropped inline link) or a dropped line;
+* ``links``: a line that is exactly one link's text is a teaser or a navigation item;
+* ``chrome``: whole lines that are page chrome (``_CHROME``, ``_PROMPT``, ``_CREDIT``);
+* ``head``: the headline, a byline or a date stamp in the first lines (they are metadata).
 
 Every rule was chosen by reading the pages trafilatura gets wrong and kept only when it helped
-on both halves (even and odd pages) of the benchmark.
+on both halves (even and odd pages) of the benchmark; the benchmark leaves each out in turn.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lxml.etree
 import lxml.html
 
 from ..errors import BadInput
 from ..models import Document
+
+if TYPE_CHECKING:
+    from trafilatura.settings import Document as Extraction
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -115,11 +120,15 @@ _EMBEDDED_POSTS = (
 )
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _DATELINE = re.compile(r"\d{1,2}:\d{2}|\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d{2}-\d{2}")
-_BYLINE = re.compile(r"^by\s+\S+(?:\s+\S+){0,5}$", re.I)
+# "By Maria Ostrowski", "BY JOHN SMITH and ANA LIMA": capitalised words only, so that a first
+# sentence such as "By the end of the year, ..." is not taken for one
+_BYLINE = re.compile(r"^(?:By|BY|by)\s+[A-Z][\w.'’-]*(?:(?:\s+|\s*,\s*)(?:[A-Z][\w.'’-]*|and|&))*$")
 _DATELINE_MAX_WORDS = 12
 
 
-def _passes(html: str, skip: frozenset[str] = frozenset()) -> tuple[Any, Any, set[str]]:
+def _passes(
+    html: str, skip: frozenset[str] = frozenset()
+) -> tuple[Extraction | None, Extraction | None, set[str]]:
     """The precise and the broad trafilatura results (``None`` when empty), and the page's
     link texts."""
     tree = _parse(html)
@@ -158,7 +167,11 @@ def _unwrap_embeds(tree: Any) -> bool:
 
 
 def _body(
-    precise: Any, broad: Any, links: set[str], title: str | None, skip: frozenset[str] = frozenset()
+    precise: Extraction | None,
+    broad: Extraction | None,
+    links: set[str],
+    title: str | None,
+    skip: frozenset[str] = frozenset(),
 ) -> str:
     """The body text from the two passes; ``skip`` names rules (of ``RULES``) to leave out, for
     the benchmark's ablation."""
@@ -182,7 +195,7 @@ def _body(
     return "\n".join(_plain(line) for line in lines).strip()
 
 
-def _extract(html: str, **options: Any) -> Any:
+def _extract(html: str, **options: Any) -> Extraction | None:
     """One trafilatura pass. Tables are kept: on news pages they are mostly data (scores,
     prices) the article is about, and dropping them lost more text than it saved chrome."""
     import trafilatura
@@ -193,7 +206,7 @@ def _extract(html: str, **options: Any) -> Any:
     return result if result is not None and (result.text or "").strip() else None
 
 
-def _lines(result: Any) -> list[str]:
+def _lines(result: Extraction | None) -> list[str]:
     if result is None:
         return []
     return [line.strip() for line in result.text.split("\n") if line.strip()]
@@ -284,6 +297,7 @@ def _contains(long: str, short: str) -> bool:
 
 
 def _is_chrome(line: str) -> bool:
+    """Whether a whole line is page chrome rather than article text."""
     plain = _plain(line)
     core = plain.strip(" \t-–—•|:·>»«\"'“”‘’()[]")
     if not core:
@@ -311,6 +325,9 @@ def _is_head(line: str, title: str) -> bool:
     return bool(title) and _repeats_title(line, title)
 
 
+_TITLE_SIMILARITY = 0.75  # word-sequence similarity of a reworded headline ("HS" -> "High School")
+
+
 def _repeats_title(line: str, title: str) -> bool:
     """Whether ``line`` is the headline (maybe without the site name, reworded a little, or
     with a byline added)."""
@@ -323,10 +340,14 @@ def _repeats_title(line: str, title: str) -> bool:
         if sep in title:
             head = _key(title.rsplit(sep, 1)[0]).split() or title_words
             break
-    if line_words[: len(head)] == head and len(line_words) <= len(head) + 12:
+    if line_words == head:
+        return True
+    # the headline with a byline or date after it; not a first sentence that opens with it
+    if (
+        line_words[: len(head)] == head
+        and len(line_words) <= len(head) + 12
+        and not _plain(line).endswith((".", "!", "?"))
+    ):
         return True
     similar = difflib.SequenceMatcher(None, line_words, head, autojunk=False).ratio()
     return similar >= _TITLE_SIMILARITY
-
-
-_TITLE_SIMILARITY = 0.75
