@@ -126,21 +126,74 @@ def trailing_credit(paragraph: str, rules: Rules) -> tuple[str, list[str]] | Non
     return paragraph[: m.start()].rstrip(), agencies
 
 
-def byline(paragraph: str, rules: Rules) -> tuple[list[str], list[str]] | None:
-    """(authors, agencies) for a byline paragraph ("By Jane Doe and John Roe, Reuters")."""
+@dataclass(frozen=True)
+class CreditLine:
+    """What a byline said: "By Jane Doe | July 2, 2018", "Tom Smith • Nov 20, 2019 • 4 min read"."""
+
+    authors: list[str]
+    agencies: list[str]
+    dates: list[str]
+
+
+_BY = re.compile(r"^(?i:by|written by|words by|story by|reported by|author|authors)\b\s*:?\s*")
+_PARTS = re.compile(r"\s*(?:[|•·]|\s/\s|\s[-–—]\s)\s*")
+_READ_TIME = re.compile(r"(?i:\d+\s*(?:-\s*)?min(?:ute)?s?(?:\s+read)?|updated|published)")
+_TRAILING_DATE = re.compile(
+    r"(?:,\s*|\s+(?i:on|at)\s+|\s+)(?P<date>(?:(?i:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?"
+    r"(?:\d{1,2}\s+[A-Z][a-z]+\.?,?\s+\d{4}|[A-Z][a-z]+\.?\s+\d{1,2},?\s+\d{4}|\d{4}-\d\d-\d\d).*)$"
+)
+_DATE_PART = re.compile(r"\d{4}|\b\d{1,2}:\d\d\b|(?i:\b(?:today|yesterday|\d+\s*(?:h|hours?|mins?|minutes?|days?)\s+ago)\b)")
+
+
+def byline(paragraph: str, rules: Rules) -> CreditLine | None:
+    """A byline paragraph: "By" and names, or names beside a date, an agency or a reading time.
+
+    Separators (|, •, ·, " / ") split the line into parts, each of which must be a name, an
+    agency, a date or a reading time; without a "By" the line must also carry something other
+    than names, or any short line of capitalised words would pass.
+    """
     if len(paragraph) > 160:
         return None
-    m = _patterns(rules.agency_pattern).byline.match(paragraph)
-    if not m:
+    text, by = paragraph, False
+    if m := _BY.match(text):
+        text, by = text[m.end():], True
+        if not text[:1].isupper():
+            return None
+    authors: list[str] = []
+    agencies: list[str] = []
+    dates: list[str] = []
+    for part in _PARTS.split(text.strip()):
+        if not part:
+            continue
+        if m := _TRAILING_DATE.search(part):
+            dates.append(m.group("date"))
+            part = part[: m.start()].strip(" ,")
+            if not part:
+                continue
+        if _READ_TIME.fullmatch(part):
+            continue
+        if _DATE_PART.search(part):
+            dates.append(part)
+            continue
+        if agency := rules.agency(part):
+            agencies.append(agency)
+            continue
+        split = split_names(part, rules, strict=True)
+        if split is None:
+            return None
+        names, named_agencies = split
+        authors += names
+        agencies += named_agencies
+    if not (authors or agencies) or (not by and not (dates or agencies) ):
         return None
-    return split_names(m.group("names"), rules)
+    return CreditLine(authors, agencies, dates)
 
 
 def reporting_credits(paragraph: str, rules: Rules) -> list[str]:
     """Reporters named in a wire trailer: "(Reporting by Tom Balmforth in Kyiv; Editing by ...)"."""
     names: list[str] = []
     for m in _patterns(rules.agency_pattern).reporting.finditer(paragraph):
-        names += split_names(m.group("names"), rules)[0]
+        names += (split_names(m.group("names"), rules) or ([], []))[0]
     return names
 
 
@@ -150,7 +203,9 @@ def agencies_named(text: str, rules: Rules) -> list[str]:
     return [a for m in found if (len(m.group()) > 3 or m.group().isupper()) and (a := rules.agency(m.group()))]
 
 
-def split_names(text: str, rules: Rules) -> tuple[list[str], list[str]]:
+def split_names(text: str, rules: Rules, *, strict: bool = False) -> tuple[list[str], list[str]] | None:
+    """(names, agencies) in "Jane Doe, John Roe and Reuters"; with ``strict``, None unless
+    every part is one or the other."""
     authors: list[str] = []
     agencies: list[str] = []
     for part in re.split(r"\s*(?:,|;|&|\band\b)\s*", text.strip(" .)")):
@@ -161,6 +216,8 @@ def split_names(text: str, rules: Rules) -> tuple[list[str], list[str]]:
             agencies.append(agency)
         elif _looks_like_name(part):
             authors.append(part)
+        elif strict:
+            return None
     return authors, agencies
 
 

@@ -21,7 +21,7 @@ _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|
 _DATE_SHAPE = re.compile(
     rf"\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+(?:19|20)\d\d\b"  # June 25, 2025
     rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+(?:19|20)\d\d\b"  # 25 June 2025
-    r"|\b(?:19|20)\d\d-\d\d-\d\d\b"  # 2025-06-25
+    r"|\b(?:19|20)\d\d-\d\d-\d\d(?!\d)"  # 2025-06-25, 2025-06-25T08:41:00Z
     r"|\b\d{1,2}/\d{1,2}/(?:19|20)\d\d\b",  # 06/25/2025
     re.IGNORECASE,
 )
@@ -31,10 +31,15 @@ _LABEL = re.compile(
     re.IGNORECASE,
 )
 _NOISE = re.compile(r"[|•·]|\bat\b", re.IGNORECASE)
+_DOTTED_TIME = re.compile(r"\b(\d{1,2})\.(\d{2})\b(?!\.\d)")  # 16.05 UTC
+# "Published: 19:07 EDT, 23 August 2019 | Updated: 13:40 EDT, 24 August 2019": one line, two dates.
+_LABELLED_PARTS = re.compile(
+    r"\s*[|•·]\s*(?=(?:first published|published|posted|last updated|updated|modified)\b)", re.IGNORECASE)
 _MERIDIEM = re.compile(r"\b([ap])\.m\.?", re.IGNORECASE)
 _WEEKDAY = re.compile(r"\b(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s*", re.IGNORECASE)
 _TZ_WORD = re.compile(r"\b([A-Z]{1,5})\b")
 MAX_DATE_LINE = 90
+RANK: dict[str, int] = {"header": 0, "metadata": 0, "published": 0, "plain": 1, "updated": 2}
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,13 @@ class FoundDate:
 
 def date_line(line: str, zones: dict[str, timezone]) -> FoundDate | None:
     """The date if ``line`` is a date line (a label and a date, or just a date), else None."""
-    if len(line) > MAX_DATE_LINE or not _DATE_SHAPE.search(line):
+    if len(line) > 2 * MAX_DATE_LINE or not _DATE_SHAPE.search(line):
+        return None
+    parts = _LABELLED_PARTS.split(line)
+    if len(parts) > 1:
+        found = [d for part in parts if (d := date_line(part, zones))]
+        return min(found, key=lambda d: RANK[d.label]) if found else None
+    if len(line) > MAX_DATE_LINE:
         return None
     label: Label = "plain"
     rest = line
@@ -70,6 +81,7 @@ def parse_date(
     Without a zone the time is taken as UTC. ``fuzzy=False`` accepts only text that is all date.
     """
     cleaned = _MERIDIEM.sub(r"\1M", _NOISE.sub(" ", text)).strip(" ,.;-–—")
+    cleaned = _DOTTED_TIME.sub(r"\1:\2", cleaned)
     cleaned = _WEEKDAY.sub("", cleaned)
     if not cleaned or len(cleaned) > MAX_DATE_LINE:
         return None
@@ -108,8 +120,7 @@ def choose_published(explicit: FoundDate | None, found: list[FoundDate]) -> date
     When the explicit date has no time and an in-text date names the same day with one, the
     in-text value is the same date, only more precise, so it is the one kept.
     """
-    rank = {"published": 0, "plain": 1, "updated": 2}
-    in_text = sorted(found, key=lambda d: rank.get(d.label, 3))
+    in_text = sorted(found, key=lambda d: RANK[d.label])
     if explicit is not None:
         if not explicit.has_time:
             for d in in_text:

@@ -130,19 +130,43 @@ def _header(text: str, doc: Document, rules: Rules, found: _Found) -> tuple[str,
 
 
 def _paragraphs(text: str) -> list[str]:
-    """Lines are paragraphs, except that a line broken mid-sentence is joined to the next."""
+    """Lines are paragraphs, except that a line broken mid-sentence is joined to the next.
+
+    In a hard-wrapped text (lines cut near one width, as e-mail and wire copy are) every long
+    line continues onto the next one that follows it directly; elsewhere only a long line
+    without a closing stop continues, and only onto a line starting in lower case.
+    """
+    lines = text.split("\n")
+    width = _wrap_width(lines)
+    blank_separated = width and lines.count("") >= 3
     paras: list[str] = []
     joinable = False
-    for line in text.split("\n"):
+    for line in lines:
         if not line:
             joinable = False
             continue
-        if joinable and line[0].islower():
+        if joinable and (line[0].islower() or width):
             paras[-1] += " " + line
         else:
             paras.append(line)
-        joinable = not _SENTENCE_END.search(paras[-1]) and len(paras[-1]) > 60
+        if width:
+            joinable = len(line) >= 0.6 * width and (
+                blank_separated or not _SENTENCE_END.search(line))
+        else:
+            joinable = not _SENTENCE_END.search(paras[-1]) and len(paras[-1]) > 60
     return paras
+
+
+def _wrap_width(lines: list[str]) -> int:
+    """The width a text was hard-wrapped at, or 0 when it was not."""
+    lengths = [len(line) for line in lines if line]
+    if len(lengths) < 6:
+        return 0
+    width = max(lengths)
+    if width > 100 or width < 40:
+        return 0
+    near = sum(1 for n in lengths if n >= 0.8 * width)
+    return width if near >= 0.4 * len(lengths) else 0
 
 
 def _classify(text: str, rules: Rules) -> _Para:
@@ -160,15 +184,23 @@ def _classify(text: str, rules: Rules) -> _Para:
 
 
 def _headline(paras: list[_Para]) -> str | None:
-    """The first prose paragraph, if it reads as a headline (short, no closing full stop)."""
-    for p in paras[:TOP_WINDOW]:
-        if p.kind == "prose":
-            words = len(p.text.split())
-            if 2 <= words <= 30 and len(p.text) <= 250 and not re.search(r"[.,;:]$", p.text) \
-                    and len(paras) > 1:
-                p.kind = "title"
-                return p.text
-            return None
+    """The headline: the first prose line near the top that reads as one (three to thirty
+    words, no closing full stop). Shorter lines above it are section labels; a long or
+    full-stopped line first means the drop has no headline."""
+    for i, p in enumerate(paras[:TOP_WINDOW]):
+        if p.kind != "prose":
+            continue
+        words = len(p.text.split())
+        if words < 3 and not p.text.endswith("."):
+            continue
+        if words <= 30 and len(p.text) <= 250 and not re.search(r"[.,;:]$", p.text) \
+                and i < len(paras) - 1:
+            p.kind = "title"
+            for label in paras[:i]:
+                if label.kind == "prose":
+                    label.kind, label.rule = "boilerplate", "label"
+            return p.text
+        return None
     return None
 
 
@@ -265,10 +297,13 @@ def _take_metadata(p: _Para, rules: Rules, found: _Found) -> None:
             found.credits.dateline = line[1]
         return
     if by := credits.byline(p.text, rules):
-        for name in by[0]:
+        for name in by.authors:
             found.credits.add_author(name)
-        for agency in by[1]:
+        for agency in by.agencies:
             found.credits.add_agency(agency)
+        for text in by.dates:
+            if value := parse_date(text, rules.timezones):
+                found.dates.append(FoundDate(value[0], "published", value[1]))
         return
     for name in credits.reporting_credits(p.text, rules):
         found.credits.add_author(name)
