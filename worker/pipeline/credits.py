@@ -136,6 +136,7 @@ class CreditLine:
 
 
 _BY = re.compile(r"^(?i:by|written by|words by|story by|reported by|author|authors)\b\s*:?\s*")
+_SEPARATOR = re.compile(r"[|•·]|\s[/–—-]\s")
 _PARTS = re.compile(r"\s*(?:[|•·]|\s/\s|\s[-–—]\s)\s*")
 _READ_TIME = re.compile(r"(?i:\d+\s*(?:-\s*)?min(?:ute)?s?(?:\s+read)?|updated|published)")
 _TRAILING_DATE = re.compile(
@@ -154,8 +155,11 @@ def byline(paragraph: str, rules: Rules) -> CreditLine | None:
     """
     if len(paragraph) > 160:
         return None
+    m = _BY.match(paragraph)
+    if m is None and not _SEPARATOR.search(paragraph):
+        return None  # neither "By" nor parts: not a byline (the common case, so checked first)
     text, by = paragraph, False
-    if m := _BY.match(text):
+    if m:
         text, by = text[m.end():], True
         if not text[:1].isupper():
             return None
@@ -203,13 +207,17 @@ def agencies_named(text: str, rules: Rules) -> list[str]:
     return [a for m in found if (len(m.group()) > 3 or m.group().isupper()) and (a := rules.agency(m.group()))]
 
 
+_NAME_LIST = re.compile(r"\s*(?:,|;|&|\band\b)\s*")
+_PLACE_SUFFIX = re.compile(r"\s+(?:in|from)\s+[A-Z][\w .'-]*$")
+
+
 def split_names(text: str, rules: Rules, *, strict: bool = False) -> tuple[list[str], list[str]] | None:
     """(names, agencies) in "Jane Doe, John Roe and Reuters"; with ``strict``, None unless
     every part is one or the other."""
     authors: list[str] = []
     agencies: list[str] = []
-    for part in re.split(r"\s*(?:,|;|&|\band\b)\s*", text.strip(" .)")):
-        part = re.sub(r"\s+(?:in|from)\s+[A-Z][\w .'-]*$", "", part).strip()
+    for part in _NAME_LIST.split(text.strip(" .)")):
+        part = _PLACE_SUFFIX.sub("", part).strip()
         if not part:
             continue
         if agency := rules.agency(part):

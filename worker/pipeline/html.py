@@ -14,8 +14,8 @@ drops some real text (inline links, subheads). So, each step named as in ``RULES
 * ``chrome``: whole lines that are page chrome (``_CHROME``, ``_PROMPT``, ``_CREDIT``);
 * ``head``: the headline, a byline or a date stamp in the first lines (they are metadata).
 
-Every rule was chosen by reading the pages trafilatura gets wrong and kept only when it helped
-on both halves (even and odd pages) of the benchmark; the benchmark leaves each out in turn.
+Every rule was chosen by reading the pages trafilatura gets wrong and kept only when it lowered
+neither half (even and odd pages) of the benchmark; the benchmark leaves each out in turn.
 """
 
 from __future__ import annotations

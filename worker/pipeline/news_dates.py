@@ -25,6 +25,7 @@ _DATE_SHAPE = re.compile(
     r"|\b\d{1,2}/\d{1,2}/(?:19|20)\d\d\b",  # 06/25/2025
     re.IGNORECASE,
 )
+_YEAR = re.compile(r"(?:19|20)\d\d")
 _LABEL = re.compile(
     r"^\s*(?P<label>first published|published(?: on| at)?|posted(?: on| at)?|date(?:d)?|"
     r"last updated(?: on| at)?|last modified|updated(?: on| at)?|modified)\s*[:|\-–—]?\s*",
@@ -53,8 +54,8 @@ class FoundDate:
 
 def date_line(line: str, zones: dict[str, timezone]) -> FoundDate | None:
     """The date if ``line`` is a date line (a label and a date, or just a date), else None."""
-    if len(line) > 2 * MAX_DATE_LINE or not _DATE_SHAPE.search(line):
-        return None
+    if len(line) > 2 * MAX_DATE_LINE or not _YEAR.search(line) or not _DATE_SHAPE.search(line):
+        return None  # (a year first: one cheap search rules out almost every line)
     parts = _LABELLED_PARTS.split(line)
     if len(parts) > 1:
         found = [d for part in parts if (d := date_line(part, zones))]

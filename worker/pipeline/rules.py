@@ -68,7 +68,7 @@ class Match:
 class Rules:
     """Compiled rules: ``line_match`` answers "is this whole line boilerplate, and by which rule"."""
 
-    _combined: tuple[tuple[Mode, tuple[str, ...], re.Pattern[str]], ...]
+    _combined: tuple[tuple[Mode, re.Pattern[str] | None, re.Pattern[str]], ...]
     _by_group: dict[str, LineRule]
     tail_marker: re.Pattern[str]
     agencies: dict[str, str]
@@ -77,7 +77,7 @@ class Rules:
 
     def line_match(self, line: str) -> Match | None:
         for mode, hints, pattern in self._combined:
-            if hints and not any(h in line for h in hints):
+            if hints is not None and not hints.search(line):
                 continue
             if mode == "line":
                 m = pattern.fullmatch(line)
@@ -121,7 +121,7 @@ def load_rules(extra_file: Path | None = None) -> Rules:
 def compile_rules(files: list[RuleFile]) -> Rules:
     lines = [rule for f in files for rule in f.lines]
     by_group = {f"r{i}": rule for i, rule in enumerate(lines)}
-    combined: list[tuple[Mode, tuple[str, ...], re.Pattern[str]]] = []
+    combined: list[tuple[Mode, re.Pattern[str] | None, re.Pattern[str]]] = []
     # Rules sharing mode, case and hints are tried as one alternation.
     groups: dict[tuple[Mode, bool, tuple[str, ...]], list[str]] = {}
     for g, r in by_group.items():
@@ -131,7 +131,8 @@ def compile_rules(files: list[RuleFile]) -> Rules:
         alternation = "|".join(parts)
         if mode == "ends":
             alternation = f"(?:{alternation})$"
-        combined.append((mode, hints, re.compile(alternation, 0 if sensitive else re.IGNORECASE)))
+        hint = re.compile("|".join(map(re.escape, hints))) if hints else None
+        combined.append((mode, hint, re.compile(alternation, 0 if sensitive else re.IGNORECASE)))
     tails = [t for f in files for t in f.tail_markers] or [r"(?!x)x"]
     agencies: dict[str, str] = {}
     for f in files:
