@@ -265,13 +265,18 @@ def _body_end(paras: list[_Para], start: int, rules: Rules) -> int:
     for i in range(start + 1, len(paras)):
         text = paras[i].text
         if len(text) <= MAX_TAIL_MARKER_CHARS and rules.tail_marker.fullmatch(text) and all(
-            len(p.text) <= MAX_LINK_CHARS for p in paras[i + 1:] if p.kind == "prose"
+            _is_link_text(p.text) for p in paras[i + 1:] if p.kind == "prose"
         ):
             for p in paras[i:]:
                 if p.kind == "prose":
                     p.kind, p.rule = "boilerplate", "trailing_links"
             return i
     return len(paras)
+
+
+def _is_link_text(text: str) -> bool:
+    """A line that reads as a link: a headline ("Royal Self Indicting Arrogance"), not prose."""
+    return len(text) <= MAX_LINK_CHARS and not re.search(r"[.!?\"”’]$", text)
 
 
 def _drop_repeated_at_body_start(paras: list[_Para], start: int, title: str | None,
