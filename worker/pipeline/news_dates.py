@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from typing import Literal
 
 from dateutil import parser as date_parser
@@ -52,7 +52,7 @@ class FoundDate:
     has_time: bool
 
 
-def date_line(line: str, zones: dict[str, timezone]) -> FoundDate | None:
+def date_line(line: str, zones: dict[str, tzinfo]) -> FoundDate | None:
     """The date if ``line`` is a date line (a label and a date, or just a date), else None."""
     if len(line) > 2 * MAX_DATE_LINE or not _YEAR.search(line) or not _DATE_SHAPE.search(line):
         return None  # (a year first: one cheap search rules out almost every line)
@@ -75,7 +75,7 @@ def date_line(line: str, zones: dict[str, timezone]) -> FoundDate | None:
 
 
 def parse_date(
-    text: str, zones: dict[str, timezone], *, fuzzy: bool = True
+    text: str, zones: dict[str, tzinfo], *, fuzzy: bool = True
 ) -> tuple[datetime, bool] | None:
     """A date string -> (aware datetime, has a time of day); None when it holds no date.
 
@@ -91,8 +91,8 @@ def parse_date(
         parsed = date_parser.parse(cleaned, tzinfos=tzinfos, fuzzy=fuzzy, default=_DEFAULT)
     except (ValueError, OverflowError, TypeError):
         return None
-    if not 1900 <= parsed.year <= 2100:
-        return None
+    if not 1900 <= parsed.year <= 2100 or str(parsed.year) not in cleaned:
+        return None  # no year written: the parser filled one in (a time alone is no date)
     # Words the parser took as a zone it does not know leave the value naive: UTC it is.
     has_time = (parsed.hour, parsed.minute, parsed.second) != (0, 0, 0) or bool(
         re.search(r"\d:\d\d", cleaned)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta, timezone
+from datetime import timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -73,7 +74,7 @@ class Rules:
     tail_marker: re.Pattern[str]
     agencies: dict[str, str]
     agency_pattern: str
-    timezones: dict[str, timezone]
+    timezones: dict[str, tzinfo]
 
     def line_match(self, line: str) -> Match | None:
         for mode, hints, pattern in self._combined:
@@ -154,9 +155,14 @@ def compile_rules(files: list[RuleFile]) -> Rules:
     )
 
 
-def _offset(value: str) -> timezone:
+def _offset(value: str) -> tzinfo:
+    """"+05:30" (a fixed offset) or "America/New_York" (a zone with its summer time)."""
     m = re.fullmatch(r"([+-])(\d{2}):(\d{2})", value.strip())
     if not m:
-        raise ValueError(f"time zone offsets look like +05:30, not {value!r}")
+        try:
+            return ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"time zones are offsets like +05:30 or names like Europe/London, "
+                             f"not {value!r}") from None
     minutes = int(m.group(2)) * 60 + int(m.group(3))
     return timezone(timedelta(minutes=minutes if m.group(1) == "+" else -minutes))
