@@ -30,7 +30,8 @@ from shingle_metric import aggregate, score  # noqa: E402
 
 from worker.errors import BadInput  # noqa: E402
 from worker.pipeline import html as ours  # noqa: E402
-from worker.pipeline.parse import decode  # noqa: E402
+from worker.pipeline.normalise import normalise  # noqa: E402
+from worker.pipeline.parse import decode, parse  # noqa: E402
 
 PLAIN = dict(include_comments=False, include_tables=False, with_metadata=True)
 # trafilatura settings tried on the way (each a keyword set on top of PLAIN)
@@ -45,6 +46,7 @@ TRAFILATURA = {
 }
 BASELINE = "trafilatura (as parse_html calls it)"
 OURS = "ours (extract_html)"
+RECORD = "ours + normalise (the body a record holds)"
 
 
 def load(data: Path) -> tuple[list[str], dict[str, str], dict[str, str]]:
@@ -105,6 +107,14 @@ def ours_extractor(html: str) -> str:
         return ""
 
 
+def record_body(html: str) -> str:
+    """What the service writes: the page through parse and normalise (boilerplate rules too)."""
+    try:
+        return normalise(parse(html.encode("utf-8"), "page.html", max_decompressed_bytes=1 << 26)[0]).body
+    except BadInput:
+        return ""
+
+
 def f1(pr: tuple[float, float]) -> float:
     return 2 * pr[0] * pr[1] / (pr[0] + pr[1]) if pr[0] + pr[1] else 0.0
 
@@ -123,6 +133,7 @@ def main() -> None:
         outputs[name], ms[name] = run(trafilatura_extractor(options), ids, pages)
         print(f"ran {name}", file=sys.stderr)
     outputs[OURS], ms[OURS] = run(ours_extractor, ids, pages)
+    outputs[RECORD], ms[RECORD] = run(record_body, ids, pages)
     ms[BASELINE], ms[OURS] = paired_ms(trafilatura_extractor({}), ours_extractor, ids, pages)
 
     # ablation: each of our rules left out in turn (the others kept)

@@ -81,7 +81,7 @@ class Article(_Model):
     authors: list[str] = Field(default_factory=list)
     language: str | None = Field(None, description="ISO 639-1 code of the body's language.")
     body: str = ""
-    word_count: int = 0
+    word_count: int = Field(0, description="Words in `body` (separated by white space).")
     boilerplate: list[str] = Field(
         default_factory=list, description="Every line removed from the body, for audit."
     )
@@ -175,7 +175,7 @@ class Record(_Model):
     authors: list[str] = Field(default_factory=list)
     language: str | None = None
     body: str
-    word_count: int
+    word_count: int = Field(description="Words in `body` (separated by white space).")
     boilerplate: list[str] = Field(default_factory=list)
     dedup: DedupResult = Field(default_factory=DedupResult)
     entities: Entities = Field(default_factory=Entities)

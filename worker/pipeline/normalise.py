@@ -31,7 +31,7 @@ TOP_WINDOW = 12  # paragraphs after the headline where page furniture may sit
 MAX_STANDFIRST_WORDS = 70
 MAX_TAIL_MARKER_CHARS = 60  # "Related stories", "More from Reuters"
 MAX_LINK_CHARS = 150  # a headline in a list of links
-LANGUAGE_SAMPLE = 300  # characters of body the language is read from
+LANGUAGE_SAMPLE = 240  # characters of body the language is read from (plenty for a news lede)
 
 
 @dataclass
@@ -102,7 +102,7 @@ def normalise(doc: Document, rules: Rules | None = None) -> Article:
         authors=authors,
         language=doc.language or detect_language(body_text[:LANGUAGE_SAMPLE]),
         body=body_text,
-        word_count=len(_WORD.findall(body_text)),
+        word_count=len(body_text.split()),
         boilerplate=found.audit,
     )
 
