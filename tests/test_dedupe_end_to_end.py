@@ -31,7 +31,7 @@ def _copies(text: str) -> list[bytes]:
         elif kind == 2:  # near: cut to most of its paragraphs, with a wire footer
             keep = paragraphs[: max(3, len(paragraphs) - 1 - number % 3)]
             variants.append(("\n".join(keep) + f"\n(Reuters) copy {number}\n").encode("utf-8"))
-        else:            # near: another headline and a newsletter line
+        else:            # exact body: another headline and a newsletter line (both leave the body)
             variants.append((f"Breaking: story {number}\n\nSign up for our newsletter\n"
                              + "\n".join(paragraphs[1:]) + "\n").encode("utf-8"))
     return variants
@@ -50,8 +50,8 @@ def test_200_copies_dropped_at_once_on_two_workers_give_exactly_one_original(red
         assert statuses.count("unique") == 1
         original = next(r["id"] for r in records if r["dedup"]["status"] == "unique")
         assert {r["dedup"]["duplicate_of"] for r in records if r["id"] != original} == {original}
-        assert statuses.count("exact_duplicate") >= COPIES // 2 - 1
-        assert statuses.count("near_duplicate") >= COPIES // 2 - 1
+        assert statuses.count("exact_duplicate") >= COPIES * 3 // 4 - 1
+        assert statuses.count("near_duplicate") >= COPIES // 4 - 1
     finally:
         service.stop_all()
 
