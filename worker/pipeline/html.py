@@ -1,21 +1,32 @@
-"""Article text and metadata of an HTML page: trafilatura, run twice, plus line rules.
+"""Article text and metadata of an HTML page: one trafilatura pass, plus tree and line rules.
 
 Why not one plain trafilatura call: on the extraction benchmark (``bench/html_quality.py``) its
 errors are mostly chrome kept around the article (related links, share and newsletter prompts,
-the headline repeated as the first line), and ``favor_precision``, which removes most of that,
-drops some real text (inline links, subheads). So, each step named as in ``RULES``:
+the headline repeated as the first line). ``favor_precision`` removes most of that; the rules
+mend what it drops or lets through. Each step, named as in ``RULES``:
 
+* the page is parsed once (trafilatura's loader) and its metadata read once, from the page as
+  it came; the tree rules then edit the tree:
 * ``embeds``: embedded tweets and Instagram posts in a "social" container are let through;
-* ``hovercards``: mouse-over cards inside paragraphs are pruned before extraction;
-* the article is extracted with ``favor_precision`` (its extent, little chrome), then again in
-  the fast balanced mode; ``merge`` takes from the second pass only what lies *inside* the first
-  one's extent: a longer version of a paragraph (a dropped inline link) or a dropped line;
+* ``hovercards``: mouse-over cards inside paragraphs are pruned (only when the page's HTML
+  holds one of their class words: the search over the whole tree is costly);
+* ``tails``: empty elements are dropped before extraction, keeping the text after them, which
+  the precision mode would delete with them (a sentence after ``<span id="more-...">``);
+* ``inline``: a link in a paragraph wrapped in ``<span class="link">`` loses that class, which
+  would make the precision mode cut the link's words out of the sentence;
+* the article is extracted with ``favor_precision`` in the fast mode (no comparison with
+  readability and jusText, a third of trafilatura's time); only when that finds less than
+  trafilatura's own minimum (250 characters) is the pass run again with the comparison.
+  A second, balanced pass (whose lines were merged in within the precise extent) is run only
+  when the precise one finds nothing: with ``tails`` and ``inline`` it added nothing on
+  the benchmark;
 * ``links``: a line that is exactly one link's text is a teaser or a navigation item;
 * ``chrome``: whole lines that are page chrome (``_CHROME``, ``_PROMPT``, ``_CREDIT``);
 * ``head``: the headline, a byline or a date stamp in the first lines (they are metadata).
 
 Every rule was chosen by reading the pages trafilatura gets wrong and kept only when it lowered
 neither half (even and odd pages) of the benchmark; the benchmark leaves each out in turn.
+The cost is below one plain trafilatura call (whose default mode runs the comparison).
 """
 
 from __future__ import annotations
@@ -25,7 +36,6 @@ import re
 from typing import TYPE_CHECKING, Any
 
 import lxml.etree
-import lxml.html
 
 from ..errors import BadInput
 from ..models import Document
@@ -105,12 +115,14 @@ def extract_html(html: str) -> Document:
     )
 
 
-RULES = ("embeds", "hovercards", "merge", "links", "chrome", "head")
+RULES = ("embeds", "hovercards", "tails", "inline", "links", "chrome", "head")
+TREE_RULES = ("embeds", "hovercards", "tails", "inline")  # applied to the page before the passes
 _MIN_FALLBACK_WORDS = 15
 _HEAD_LINES = 3  # how far into the body the headline, byline and dateline are looked for
 # Hover cards (a person's photo, bio and latest headlines, shown on mouse-over) sit inside the
 # article's paragraphs; only the link that triggers one belongs to the text.
-_HOVER_CARDS = (
+_HOVER_WORDS = ("rollover", "tooltip", "popover", "hovercard", "hover-card")
+_HOVER_CARDS = lxml.etree.XPath(
     "//*[contains(@class,'rollover') or contains(@class,'tooltip') or contains(@class,'popover')"
     " or contains(@class,'hovercard') or contains(@class,'hover-card')]/*[not(self::a)]"
 )
@@ -118,7 +130,10 @@ _EMBEDDED_POSTS = (
     "//blockquote[contains(@class,'twitter-tweet') or contains(@class,'instagram-media')"
     " or contains(@class,'tiktok-embed')]"
 )
-_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+# trafilatura's own threshold (MIN_EXTRACTED_SIZE, characters) below which an extraction is
+# checked against its fallback extractors
+_MIN_EXTRACTED_SIZE = 250
+_METADATA = ("title", "author", "url", "hostname", "description", "sitename", "date", "language")
 _DATELINE = re.compile(r"\d{1,2}:\d{2}|\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d{2}-\d{2}")
 # "By Maria Ostrowski", "BY JOHN SMITH and ANA LIMA": capitalised words only, so that a first
 # sentence such as "By the end of the year, ..." is not taken for one
@@ -129,26 +144,58 @@ _DATELINE_MAX_WORDS = 12
 def _passes(
     html: str, skip: frozenset[str] = frozenset()
 ) -> tuple[Extraction | None, Extraction | None, set[str]]:
-    """The precise and the broad trafilatura results (``None`` when empty), and the page's
-    link texts."""
+    """The precise and the broad trafilatura results (``None`` when empty; both carry the
+    page's metadata), and the page's link texts. ``skip`` names tree rules to leave out.
+
+    The page is parsed once, by trafilatura's own loader, and each pass is given the tree
+    (``bare_extraction`` works on a copy of a tree it is given). The metadata is read once, from
+    the page as it came, before the rules edit the tree.
+    """
+    import trafilatura
+
     tree = _parse(html)
+    if tree is None:
+        return None, None, set()
     links = _link_texts(tree)
-    if "embeds" not in skip and tree is not None and _unwrap_embeds(tree):
-        html = lxml.html.tostring(tree, encoding="unicode")
-    prune = None if "hovercards" in skip else _HOVER_CARDS
-    precise = _extract(html, favor_precision=True, with_metadata=True, prune_xpath=prune)
-    broad = _extract(html, fast=True, with_metadata=precise is None, prune_xpath=prune)
-    return precise, broad, links
+    meta = trafilatura.extract_metadata(tree)
+    if "embeds" not in skip:
+        _unwrap_embeds(tree)
+    if "hovercards" not in skip and any(word in html for word in _HOVER_WORDS):
+        for element in _HOVER_CARDS(tree):
+            element.drop_tree()
+    if "tails" not in skip:
+        _drop_empty_elements(tree)
+    if "inline" not in skip:
+        _keep_inline_links(tree)
+    precise = _extract(tree, favor_precision=True, fast=True)
+    if precise is None or len(precise.text) < _MIN_EXTRACTED_SIZE:
+        # little or nothing found: what trafilatura's fallback (readability, jusText) is for
+        precise = _extract(tree, favor_precision=True)
+    broad = _extract(tree, fast=True) if precise is None else None
+    return _with_metadata(precise, meta), _with_metadata(broad, meta), links
 
 
 def _parse(html: str) -> Any:
-    """The page as an lxml tree, or ``None`` when lxml cannot read it."""
-    # lxml refuses a str that still declares its byte encoding (<?xml ... encoding="..."?>)
-    html = _XML_DECLARATION.sub("", html, count=1)
-    try:
-        return lxml.html.fromstring(html)
-    except (ValueError, lxml.etree.ParserError):
-        return None
+    """The page as trafilatura parses it, or ``None`` when it is no HTML."""
+    from trafilatura import load_html
+
+    return load_html(html)
+
+
+def _with_metadata(result: Extraction | None, meta: Extraction) -> Extraction | None:
+    if result is not None:
+        for field in _METADATA:
+            setattr(result, field, getattr(meta, field))
+    return result
+
+
+def _keep_inline_links(tree: Any) -> None:
+    """Keep links wrapped in ``<span class="link">`` inside a paragraph: the precision mode
+    deletes elements of class "link", which cuts the link's words out of the sentence."""
+    for span in tree.iter("span"):
+        classes = (span.get("class") or "").split()
+        if "link" in classes and next(span.iterancestors("p"), None) is not None:
+            span.set("class", " ".join(c for c in classes if c != "link"))
 
 
 def _unwrap_embeds(tree: Any) -> bool:
@@ -166,6 +213,19 @@ def _unwrap_embeds(tree: Any) -> bool:
     return changed
 
 
+def _drop_empty_elements(tree: Any) -> None:
+    """Drop empty elements, keeping the text that follows them.
+
+    trafilatura's precision mode deletes empty elements together with the text after them, and
+    that text is often a sentence (after a WordPress ``<span id="more-...">`` anchor, after an
+    empty spacer ``<div>`` inside a subhead).
+    """
+    from trafilatura.settings import CUT_EMPTY_ELEMS
+
+    for element in [e for e in tree.iter(*CUT_EMPTY_ELEMS) if e.text is None and len(e) == 0]:
+        element.drop_tag()
+
+
 def _body(
     precise: Extraction | None,
     broad: Extraction | None,
@@ -181,10 +241,8 @@ def _body(
         lines = [line for line in _lines(broad) if _key(line) not in links]
         if sum(len(_key(line).split()) for line in lines) < _MIN_FALLBACK_WORDS:
             return ""
-    elif "merge" in skip:
-        lines = _lines(precise)
     else:
-        lines = _merge(_lines(precise), _lines(broad), links)
+        lines = _lines(precise)
     if "links" not in skip:
         lines = [line for line in lines if _key(line) not in links]
     if "chrome" not in skip:
@@ -195,7 +253,7 @@ def _body(
     return "\n".join(_plain(line) for line in lines).strip()
 
 
-def _extract(html: str, **options: Any) -> Extraction | None:
+def _extract(html: Any, **options: Any) -> Extraction | None:
     """One trafilatura pass. Tables are kept: on news pages they are mostly data (scores,
     prices) the article is about, and dropping them lost more text than it saved chrome."""
     import trafilatura
@@ -231,69 +289,6 @@ def _link_texts(tree: Any) -> set[str]:
     if tree is None:
         return set()
     return {key for a in tree.iter("a") if (key := _key(a.text_content()))}
-
-
-def _merge(precise: list[str], broad: list[str], links: set[str]) -> list[str]:
-    """The precise lines, completed from the broad ones within the precise extent.
-
-    Lines are aligned on their words. Where the broad pass has a longer version of a precise
-    line (the precise pass drops some inline elements) the longer one is taken; a broad-only
-    line between two precise lines is added unless it is one link (a teaser). Nothing before the
-    first or after the last precise line is taken: that is where the chrome is.
-    """
-    if not precise:
-        return broad
-    if not broad:
-        return precise
-    keys_p = [_key(line) for line in precise]
-    keys_b = [_key(line) for line in broad]
-    matcher = difflib.SequenceMatcher(None, keys_p, keys_b, autojunk=False)
-    out: list[str] = []
-    for op, p1, p2, b1, b2 in matcher.get_opcodes():
-        inside = 0 < p1 < len(precise)
-        if op in ("equal", "delete"):
-            out += precise[p1:p2]
-        elif op == "insert":
-            if inside:
-                out += [line for line, key in zip(broad[b1:b2], keys_b[b1:b2]) if key not in links]
-        else:
-            out += _replace(precise[p1:p2], broad[b1:b2], keys_p[p1:p2], keys_b[b1:b2])
-    return out
-
-
-def _replace(precise: list[str], broad: list[str], keys_p: list[str], keys_b: list[str]) -> list[str]:
-    """Within a differing run: each precise line, or the broad line that holds it and a few
-    more words (the precise pass dropped an inline element, or split a paragraph)."""
-    out: list[str] = []
-    used: set[int] = set()
-    i = 0
-    while i < len(precise):
-        for j, other in enumerate(keys_b):
-            if j in used or len(other) <= len(keys_p[i]) or not _contains(other, keys_p[i]):
-                continue
-            end = i + 1  # the broad line may hold the next precise lines too
-            while end < len(precise) and _contains(other, keys_p[end]):
-                end += 1
-            held = sum(len(key.split()) for key in keys_p[i:end])
-            if len(other.split()) - held <= 0.5 * held + 10:
-                used.add(j)
-                out.append(broad[j])
-                i = end
-                break
-        else:
-            out.append(precise[i])
-            i += 1
-    return out
-
-
-def _contains(long: str, short: str) -> bool:
-    """Whether the words of ``short`` appear, in order, in ``long`` (95% of them)."""
-    a, b = short.split(), long.split()
-    if not a:
-        return True
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    same = sum(block.size for block in matcher.get_matching_blocks())
-    return same >= 0.95 * len(a)
 
 
 def _is_chrome(line: str) -> bool:
