@@ -37,7 +37,7 @@ LANGUAGE_SAMPLE = 240  # characters of body the language is read from (plenty fo
 @dataclass
 class _Para:
     text: str
-    kind: str = "prose"  # prose | boilerplate | date | byline | credit | title
+    kind: str = "prose"  # prose | boilerplate | date | credit (byline, wire) | title | subtitle
     rule: str | None = None
     marks_top: bool = False
     top_only: bool = False  # matched a rule that only applies above the body
