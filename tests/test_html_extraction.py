@@ -88,3 +88,16 @@ def test_empty_page_raises_no_text():
     with pytest.raises(BadInput) as raised:
         extract_html("<html><head><title>Nothing</title></head><body></body></html>")
     assert raised.value.kind == "no_text"
+
+
+@pytest.mark.parametrize("name", ["news_article.html", "inline_links.html", "no_article.html"])
+def test_metadata_is_what_trafilatura_reads(name):
+    # extract_html reads the metadata with a trimmed copy of trafilatura's extract_metadata (no
+    # categories, tags or licence); a trafilatura upgrade that changes the original shows here
+    import trafilatura
+
+    from worker.pipeline.html import _METADATA, _metadata, _parse
+
+    tree = _parse(page(name))
+    ours, theirs = _metadata(tree), trafilatura.extract_metadata(tree)
+    assert {f: getattr(ours, f) for f in _METADATA} == {f: getattr(theirs, f) for f in _METADATA}
