@@ -176,3 +176,15 @@ def test_dedupe_article_without_words_leaves_later_ones_findable(index: DedupInd
     assert (check(index, seed(1), "again1").duplicate_of, check(index, seed(0), "again0").duplicate_of) == (
         "seed1", "seed0")
     assert check(index, Article(body="* * *"), "short2").duplicate_of == "short"
+
+
+def test_dedupe_copy_is_found_among_many_templated_briefs(index: DedupIndex) -> None:
+    """Templated items ("Council item N was approved ...") share most band keys; only the
+    candidates sharing the most bands are verified, and the real original is among them."""
+    check(index, seed(0), "seed0")
+    for n in range(300):
+        check(index, Article(body=f"Council item {n} was approved on Tuesday by {n % 97} votes to "
+                                  f"{n % 13}, the clerk said in a statement about Ukraine and Davos."), f"brief{n}")
+    body = seed(0).body
+    result = check(index, Article(body=body[: len(body) * 4 // 5]), "cut")
+    assert (result.status, result.duplicate_of) == ("near_duplicate", "seed0")

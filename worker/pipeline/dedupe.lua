@@ -13,6 +13,11 @@
 --            n = (first 4 bytes of the key) mod P:g:e. One HMGET reads every band's bucket of a
 --            slice and one HSET writes them back: a call from Lua costs about as much as the
 --            work it does, and a shared bucket costs 6 bytes per entry, not a key per entry.
+-- Templated stories (council notices, match results) share many band keys, so their buckets and
+-- candidate lists would grow with every article: a bucket keeps only its newest MAXB entries
+-- (older entries of such a key say little), and of the candidates only the MAXV sharing the
+-- most bands with the article are verified (a true near duplicate shares many; at J = 0.6 and
+-- 3 rows, 10 of 48 bands on average). Both bound the work per article whatever the corpus.
 -- Every key of slice e expires at the end of the slice plus the TTL, so an entry lives at least
 -- the TTL and at most one slice longer; a candidate older than the TTL is ignored, so the window
 -- itself is exact.
@@ -44,6 +49,8 @@ local per_bucket = tonumber(ARGV[14])
 local digest = ARGV[15]
 local K = tonumber(ARGV[16])
 local W = 6  -- bytes per bucket entry
+local MAXB = 4096  -- entries a bucket keeps (the newest; sized buckets hold about 128)
+local MAXV = 48  -- candidates verified per article (those sharing the most bands)
 
 local k = #sig
 if k ~= 0 and k ~= K then
@@ -147,11 +154,11 @@ for _, s in ipairs(slices) do
   end
 end
 
--- 2. Near: candidates from the LSH bands, verified by their estimated similarity.
+-- 2. Near: candidates from the LSH bands, the ones sharing the most bands verified by their
+-- estimated similarity.
 if k > 0 and nkeys > 1 then
-  local mine = nil
-  local seen = {}
-  local best_id, best_score = nil, -1
+  local hits, where = {}, {}
+  local tags = {}
   for _, s in ipairs(slices) do
     local e = s[1]
     local fields = fields_of(s[2])
@@ -164,37 +171,50 @@ if k > 0 and nkeys > 1 then
     for j = 2, nkeys do
       for _, n in ipairs(scan(buckets[j - 1], j)) do
         local tag = e .. ':' .. n
-        if not seen[tag] then
-          seen[tag] = true
-          local t, sh, id, other = slot(e, n, true)
-          if t and now - t < ttl and id ~= rid and #other == k then
-            mine = mine or {string.byte(sig, 1, k)}
-            local equal = 0
-            local theirs = {string.byte(other, 1, k)}
-            for i = 1, k do
-              if mine[i] == theirs[i] then
-                equal = equal + 1
-              end
-            end
-            local jac = (equal / k - 1 / 256) / (1 - 1 / 256)
-            if jac < 0 then jac = 0 end
-            local small = math.min(sh, nsh)
-            local con = 0
-            if small >= minc and jac >= minj then
-              con = math.min(1, jac * (sh + nsh) / (1 + jac) / small)
-            end
-            local score = -1  -- the higher of the measures that pass
-            if jac >= jt then
-              score = jac
-            end
-            if con >= ct and con > score then
-              score = con
-            end
-            if score > best_score then
-              best_id, best_score = id, score
-            end
-          end
+        local h = hits[tag]
+        if h then
+          hits[tag] = h + 1
+        else
+          hits[tag] = 1
+          where[tag] = {e, n}
+          tags[#tags + 1] = tag
         end
+      end
+    end
+  end
+  if #tags > MAXV then
+    table.sort(tags, function(a, b) return hits[a] > hits[b] end)
+  end
+  local mine = nil
+  local best_id, best_score = nil, -1
+  for i = 1, math.min(#tags, MAXV) do
+    local e, n = where[tags[i]][1], where[tags[i]][2]
+    local t, sh, id, other = slot(e, n, true)
+    if t and now - t < ttl and id ~= rid and #other == k then
+      mine = mine or {string.byte(sig, 1, k)}
+      local equal = 0
+      local theirs = {string.byte(other, 1, k)}
+      for b = 1, k do
+        if mine[b] == theirs[b] then
+          equal = equal + 1
+        end
+      end
+      local jac = (equal / k - 1 / 256) / (1 - 1 / 256)
+      if jac < 0 then jac = 0 end
+      local small = math.min(sh, nsh)
+      local con = 0
+      if small >= minc and jac >= minj then
+        con = math.min(1, jac * (sh + nsh) / (1 + jac) / small)
+      end
+      local score = -1  -- the higher of the measures that pass
+      if jac >= jt then
+        score = jac
+      end
+      if con >= ct and con > score then
+        score = con
+      end
+      if score > best_score then
+        best_id, best_score = id, score
       end
     end
   end
@@ -238,6 +258,11 @@ for j = 1, nkeys do
     fresh[f] = current[f] or ''
   end
   fresh[f] = fresh[f] .. checks[j] .. packed
+end
+for _, f in ipairs(order) do
+  if #fresh[f] > MAXB * W then
+    fresh[f] = string.sub(fresh[f], -MAXB * W)
+  end
 end
 local args = {}
 for _, f in ipairs(order) do
