@@ -31,9 +31,10 @@ test-fast: install
 ## benchmarks: prints tables and rewrites BENCHMARKS.md (quality ones skip without ../shared/data)
 bench: install
 	$(PY) bench/run.py
-	for script in bench/normalise_quality.py bench/dedupe_quality.py bench/enrich_quality.py; do \
-		if [ -f $$script ]; then $(PY) $$script || exit 1; fi; \
-	done
+	$(PY) bench/html_quality.py --write
+	$(PY) bench/normalise_quality.py --write
+	$(PY) bench/dedupe_quality.py
+	$(PY) bench/enrich_quality.py
 
 ## regenerate the README's settings table and schema/record.schema.json
 docs: install

@@ -166,6 +166,7 @@ def byline(paragraph: str, rules: Rules) -> CreditLine | None:
     authors: list[str] = []
     agencies: list[str] = []
     dates: list[str] = []
+    roles = False
     for part in _PARTS.split(text.strip()):
         if not part:
             continue
@@ -175,6 +176,9 @@ def byline(paragraph: str, rules: Rules) -> CreditLine | None:
             if not part:
                 continue
         if _READ_TIME.fullmatch(part):
+            continue
+        if _ROLE_SUFFIX.fullmatch(part):
+            roles = True  # "Staff Writer": what a byline says beside a name
             continue
         if _DATE_PART.search(part):
             dates.append(part)
@@ -188,7 +192,7 @@ def byline(paragraph: str, rules: Rules) -> CreditLine | None:
         names, named_agencies = split
         authors += names
         agencies += named_agencies
-    if not (authors or agencies) or (not by and not (dates or agencies) ):
+    if not (authors or agencies) or (not by and not (dates or agencies or roles)):
         return None
     return CreditLine(authors, agencies, dates)
 
@@ -209,6 +213,9 @@ def agencies_named(text: str, rules: Rules) -> list[str]:
 
 _NAME_LIST = re.compile(r"\s*(?:,|;|&|\band\b)\s*")
 _PLACE_SUFFIX = re.compile(r"\s+(?:in|from)\s+[A-Z][\w .'-]*$")
+# "Reuters staff", "Jane Doe, Senior Correspondent": the role is not part of the name
+_ROLE_SUFFIX = re.compile(r"\s*\b(?:(?:senior |chief |staff |special )?(?:staff|writers?|reporters?|"
+                          r"correspondents?|editors?|bureau|desk|contributors?))$", re.IGNORECASE)
 
 
 def split_names(text: str, rules: Rules, *, strict: bool = False) -> tuple[list[str], list[str]] | None:
@@ -217,7 +224,7 @@ def split_names(text: str, rules: Rules, *, strict: bool = False) -> tuple[list[
     authors: list[str] = []
     agencies: list[str] = []
     for part in _NAME_LIST.split(text.strip(" .)")):
-        part = _PLACE_SUFFIX.sub("", part).strip()
+        part = _ROLE_SUFFIX.sub("", _PLACE_SUFFIX.sub("", part)).strip()
         if not part:
             continue
         if agency := rules.agency(part):
