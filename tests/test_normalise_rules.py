@@ -162,3 +162,18 @@ def test_article_made_only_of_furniture_is_bad_input() -> None:
     with pytest.raises(BadInput) as exc:
         _article("Advertisement\n\nListen to this article\n\nShare this article")
     assert exc.value.kind == "no_text"
+
+
+def test_lede_copied_into_the_page_description_stays_in_the_body() -> None:
+    """CMSs fill a page's meta description with its first paragraph: that is the lede, not a
+    standfirst pasted twice, and a record without it loses its most important sentence."""
+    article = _article(f"{LEAD}\n\n{MORE}", format="html", title="Talks to resume", subtitle=LEAD)
+    assert article.body == f"{LEAD}\n\n{MORE}"
+    assert article.subtitle == LEAD
+
+
+def test_standfirst_that_reads_as_a_heading_is_not_repeated_in_the_body() -> None:
+    dek = "Kyiv and Washington are close to a draft on security guarantees"
+    article = _article(f"{dek}\n\n{LEAD}\n\n{MORE}", format="html", title="Talks to resume", subtitle=dek)
+    assert article.body == f"{LEAD}\n\n{MORE}"
+    assert article.subtitle == dek

@@ -26,6 +26,7 @@ _HEADER = re.compile(r"^date[:\s]\s*(?P<date>\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+(?:Z
                      re.IGNORECASE)
 _WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"[.!?…:;\"”’)\]]$")
+_LEDE_END = re.compile(r"[.!?。！？][\"'”’»)]?$")  # a sentence's end: a lede, not a heading
 MAX_BOILERPLATE_CHARS = 400  # longer paragraphs are prose, never furniture
 TOP_WINDOW = 12  # paragraphs after the headline where page furniture may sit
 MAX_STANDFIRST_WORDS = 70
@@ -66,14 +67,19 @@ def normalise(doc: Document, rules: Rules | None = None) -> Article:
     if title is None and doc.format in ("txt", "md"):
         title = _headline(paras)
     subtitle = _clean(doc.subtitle)
+    # A format's description that reads as a sentence is, when the text opens with it, the
+    # lede itself (CMSs copy the first paragraph into the meta description): it stays in the
+    # body. One that reads as a heading is a standfirst pasted above the body: it goes.
+    dek = subtitle if subtitle and not _LEDE_END.search(subtitle) else None
     _drop_repeated(paras, title, "repeated_title")
-    _drop_repeated(paras, subtitle, "repeated_subtitle")
+    _drop_repeated(paras, dek, "repeated_subtitle")
     start = _body_start(paras, rules)
     standfirst = [p for p in paras[:start] if p.kind == "prose"]
     if standfirst and subtitle is None:
         subtitle = standfirst[0].text
         standfirst[0].kind = "subtitle"
-    _drop_repeated_at_body_start(paras, start, title, subtitle)
+        dek = subtitle
+    _drop_repeated_at_body_start(paras, start, title, dek)
     end = _body_end(paras, start, rules)
 
     body: list[str] = []
