@@ -39,6 +39,19 @@ def test_he_told_reporters_is_the_last_named_speaker():
     assert speaker_of(full("001"), "We need to fight for these (aid) packages") == "Volodymyr Zelensky"
 
 
+def test_quoted_phrase_in_reported_speech_is_the_subjects():
+    assert speaker_of(full("002"), "to see if we can make some available") == "Donald Trump"
+
+
+def test_pronoun_reporting_a_phrase_is_the_last_narrated_speaker():
+    # '... Zelenskyy said on social media on Wednesday.\n\nHe added that Kiev was "ready to buy ..."'
+    assert speaker_of(full("002"), "ready to buy this equipment") == "Volodymyr Zelenskyy"
+
+
+def test_described_as_quote_is_the_describers():
+    assert speaker_of(full("002"), "more difficult than people would have any idea") == "Donald Trump"
+
+
 def test_name_said_colon_then_quote():
     body = "President Volodymyr Zelensky met Donald Trump.\nZelensky said: \"Nothing else works.\""
     quotes = enrich(Article(body=body), "full").quotes
@@ -65,3 +78,19 @@ def test_fast_level_names_speakers_without_the_model():
     path = next(SEEDS.glob("000_*.txt"))
     quotes = enrich(Article(body=path.read_text(encoding="utf-8")), "fast").quotes
     assert [q.speaker for q in quotes if "Nothing else works" in q.text] == ["Volodymyr Zelensky"]
+
+
+def test_pronoun_reporting_a_phrase_is_the_person_the_paragraph_is_about():
+    body = (
+        "Kurt Volker said he had no knowledge of any efforts to urge Ukraine to investigate.\n\n"
+        "Tim Morrison was the third witness on Tuesday who listened in on the call. He said he was "
+        "not concerned about its content, but worried there would be \"political consequences\" "
+        "if more people read the summary."
+    )
+    quotes = enrich(Article(body=body), "full").quotes
+    assert [(q.text, q.speaker) for q in quotes] == [("political consequences", "Tim Morrison")]
+
+
+def test_a_quoted_title_in_narration_is_not_a_quotation():
+    body = "Eric Roberge and his wife Kali explained it on an episode of their podcast \"Beyond Finances.\""
+    assert enrich(Article(body=body), "full").quotes == []

@@ -47,14 +47,23 @@ def enrich(
     hits = name_scanner(aliases).scan(body)
     if level == "full":
         entities, persons = entities_from_ner(body, ner_mentions(body, spacy_model), hits, aliases, gaz)
-        resolve = _resolver({p.name for p in persons}, aliases)
+        person_names = {p.name for p in persons}
     else:
         entities, persons = entities_from_scan(body, hits, aliases, gaz), []
-        resolve = _resolver(_names_in_text(body), aliases)
+        person_names = _names_in_text(body)
+    resolve = _resolver(person_names, aliases)
+    known = person_names | {o.name for o in entities.organizations}
+
+    def is_speaker(name: str) -> bool:
+        entry = aliases.lookup(name)
+        if entry is not None:
+            return entry.type in ("person", "organization")
+        return resolve(name) in known
+
     return Enrichment(
         level=level,
         entities=entities,
-        quotes=find_quotes(body, resolve, [(p.start, p.name) for p in persons]),
+        quotes=find_quotes(body, resolve, [(p.start, p.name) for p in persons], is_speaker),
         amounts=find_amounts(body),
         dates=find_dates(body, article.published_at),
         keywords=_keywords(body),

@@ -1,10 +1,13 @@
 """Direct quotations and who said them, as GDELT's Quotations.
 
 Attribution is read from the words right after the quote ('...," Zelensky said' / '...," said
-Trump' / '...," he told reporters') or right before it ('Zelensky said: "..."'). A pronoun is
-the last person told as speaking before it ("Mr Zelensky said ..."), else the last named
-speaker of a quote, else the last person mentioned before it; a quote
-with no attribution that follows an attributed one in the same paragraph continues it.
+Trump' / '...," he told reporters'), right before it ('Zelensky said: "..."'), or from the speech
+verb of the sentence a quoted phrase sits in ('Trump stated that he would "..."'; the subject
+must then be a person or organisation the article names). A quote's pronoun is the last person
+told as speaking before it ("Mr Zelensky said ..."), else the last named speaker of a quote,
+else the last person mentioned before it; a phrase's pronoun ('He added that Kyiv was "..."') is
+the person its paragraph is about, else the last told as speaking, and otherwise stays unknown.
+A quote with no attribution that follows an attributed one in the same paragraph continues it.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ _VERBS = (
     r"insisted|warned|continued|declared|tweeted|remarked|replied|argued|claimed|recalled|"
     r"stressed|emphasized|emphasised|acknowledged|admitted|announced|concluded|conceded)"
 )
-_NAME = r"(?:[A-Z][\w'’.-]*\s+){0,3}[A-Z][\w'’-]*[\w]"
+# Up to four capitalised words on one line; a full stop only after a title, an initial or an
+# abbreviation ("Mr. Smith", "J. Biden", "U.S. Attorney"), so "on Wednesday. He said" is not one.
+_NAME = r"(?:(?:(?:[A-Z]\.){2,}|[A-Z][a-z]{0,2}\.|[A-Z][\w'’-]*)[ \t]+){0,3}[A-Z][\w'’-]*[\w]"
 _PRONOUN = r"(?:he|she|He|She)"
 _AFTER_SUBJECT = re.compile(
     rf"\s*[,–—-]?\s*(?:(?P<pron>{_PRONOUN})|(?P<name>{_NAME}))\s+(?:\w+ly\s+)?{_VERBS}\b"
@@ -29,7 +34,15 @@ _BEFORE = re.compile(
     rf"(?:(?P<pron>{_PRONOUN})|(?P<name>{_NAME}))\s+(?:\w+ly\s+)?{_VERBS}\b[^\"“”.]{{0,60}}?[:,]\s*$"
 )
 _NARRATED = re.compile(rf"(?P<name>{_NAME})\s+(?:\w+ly\s+)?{_VERBS}\b")  # "Mr Zelensky said ..."
+# Reported speech carrying a quoted phrase: 'He added that Kyiv was "ready to buy ..."'.
+# Verbs that frame someone's words as a description ('Trump described it as "..."') count too.
+_DESCRIBING = r"(?:described|describes|called|calls|branded|brands|dubbed|labell?ed|characteri[sz]ed)"
+_REPORTING = re.compile(
+    rf"(?:\b(?P<pron>{_PRONOUN})|(?P<name>{_NAME}))\s+(?:\w+ly\s+)?(?:{_VERBS}|{_DESCRIBING})\b"
+)
+_REPORTED_SPAN = re.compile(r"[^\"“”.!?;]{0,140}")  # the rest of the clause, up to the quote
 _LOOKBACK = 600
+_TITLE = re.compile(r"(?:[A-Z0-9][\w'’:&-]*[.,!?]?\s*)+")  # every word capitalised: a name or a title
 _QUOTE = re.compile(r"\"([^\"\n]+)\"|“([^“”\n]+)”")
 _NOT_NAMES = frozenset(
     "When If As After Before While But And Then So Asked It They We I You He She This That There"
@@ -43,9 +56,13 @@ def find_quotes(
     body: str,
     resolve: Callable[[str], str],
     persons: Sequence[tuple[int, str]] = (),
+    is_speaker: Callable[[str], bool] = lambda name: True,
 ) -> list[Quote]:
     """Quotes in `body`. `resolve` turns a name as written into a canonical name; `persons`
-    are (offset, canonical name) of person mentions, used for pronouns with no named speaker."""
+    are (offset, canonical name) of person mentions, used for pronouns with no named speaker;
+    `is_speaker` says whether a name as written is a person or organisation the article knows,
+    which a quoted phrase inside reported speech needs (not 'China said it is committed to the
+    "one country, two systems" formula')."""
     quotes: list[Quote] = []
     last_named: str | None = None
     last_named_at = -1
@@ -56,20 +73,36 @@ def find_quotes(
         start, end = match.span()
         words = len(text.split())
         line = body.count("\n", 0, start)
-        speaker, pronoun = _attribution(body, start, end)
+        speaker, pronoun, reported = _attribution(body, start, end, is_speaker)
+        if reported and _TITLE.fullmatch(text):
+            speaker, pronoun, reported = None, False, False  # a title: 'their podcast "Beyond Finances"'
+        follows = previous is not None and previous.speaker is not None and line == last_line \
+            and start - last_end < 80
         if speaker is not None:
             speaker = resolve(speaker)
+        elif pronoun and reported and follows:
+            speaker = previous.speaker  # '"...," he says, boasting that it can "..."'
+        elif pronoun and reported:
+            # 'Morrison was the third witness ... He said ... there would be "political
+            # consequences"': the person the paragraph is about, else the last one told as
+            # speaking; never a guess from the last person mentioned.
+            speaker = _paragraph_subject(body, persons, start)
+            if speaker is None:
+                narrated = _last_narrated(body, max(last_named_at, start - _LOOKBACK), start)
+                speaker = resolve(narrated) if narrated is not None else None
         elif pronoun:
             narrated = _last_narrated(body, max(last_named_at, start - _LOOKBACK), start)
             if narrated is not None:
                 speaker = resolve(narrated)
             else:
                 speaker = last_named or _last_person(persons, start)
-        elif previous is not None and previous.speaker and line == last_line and start - last_end < 80:
+        if speaker is None and follows:
             speaker = previous.speaker
         if words < _MIN_WORDS or (speaker is None and words < _MIN_WORDS_UNATTRIBUTED):
             continue
-        if speaker is not None and not pronoun:
+        # A phrase quoted in narration ('X described it as "..."') does not make X the one
+        # a later "she said" refers to: the narration may have moved on to someone else.
+        if speaker is not None and not pronoun and not reported:
             last_named, last_named_at = speaker, end
         previous = Quote(text=text, speaker=speaker, offset=(start, end))
         quotes.append(previous)
@@ -77,25 +110,44 @@ def find_quotes(
     return quotes
 
 
-def _attribution(body: str, start: int, end: int) -> tuple[str | None, bool]:
-    """(name as written, is-a-pronoun) of the quote's attribution, if any."""
+def _attribution(body: str, start: int, end: int,
+                 is_speaker: Callable[[str], bool]) -> tuple[str | None, bool, bool]:
+    """(name as written, is-a-pronoun, is-reported-speech) of the quote's attribution, if any."""
     line_end = body.find("\n", end)
     tail = body[end:min(end + 120, line_end if line_end >= 0 else len(body))]
     for pattern in (_AFTER_SUBJECT, _AFTER_VERB):
         m = pattern.match(tail)
         if m:
             if m.groupdict().get("pron"):
-                return None, True
+                return None, True, False
             if m.group("name").split()[0] not in _NOT_NAMES:
-                return m.group("name"), False
+                return m.group("name"), False, False
     head_start = max(body.rfind("\n", 0, start), body.rfind(".", 0, start), start - 160, 0)
     m = _BEFORE.search(body, head_start, start)
     if m:
         if m.group("pron"):
-            return None, True
+            return None, True, False
         if m.group("name").split()[0] not in _NOT_NAMES:
-            return m.group("name"), False
-    return None, False
+            return m.group("name"), False, False
+    speaker, pronoun = _reported(body, head_start, start)
+    if speaker is not None and not is_speaker(speaker):
+        return None, False, False
+    return speaker, pronoun, speaker is not None or pronoun
+
+
+def _reported(body: str, head_start: int, start: int) -> tuple[str | None, bool]:
+    """The subject of the last speech verb of the quote's own sentence, when nothing but the
+    reported clause stands between them ('Trump stated that he would "..."')."""
+    last = None
+    for m in _REPORTING.finditer(body, head_start, start):
+        name = m.group("name")
+        if name is not None and name.split()[0] in _NOT_NAMES:
+            continue
+        if _REPORTED_SPAN.fullmatch(body, m.end(), start):
+            last = m
+    if last is None:
+        return None, False
+    return (None, True) if last.group("pron") else (last.group("name"), False)
 
 
 def _last_narrated(body: str, start: int, end: int) -> str | None:
@@ -112,6 +164,13 @@ def _inside_quote(body: str, offset: int) -> bool:
     line_start = body.rfind("\n", 0, offset) + 1
     before = body[line_start:offset]
     return before.count('"') % 2 == 1 or before.count("“") > before.count("”")
+
+
+def _paragraph_subject(body: str, persons: Sequence[tuple[int, str]], before: int) -> str | None:
+    """The first person named in the paragraph before an offset."""
+    start = body.rfind("\n", 0, before) + 1
+    named = [(offset, name) for offset, name in persons if start <= offset < before]
+    return min(named)[1] if named else None
 
 
 def _last_person(persons: Sequence[tuple[int, str]], before: int) -> str | None:
