@@ -9,6 +9,8 @@ Quality, per type (person, organisation, location):
       by hand, article level: each labelled entity found once scores; a second prediction of the
       same entity (a variant left unmerged) or a wrong one costs precision. "Name ok" is the share
       of found entities whose predicted name is the labelled canonical name.
+Quotations: tests/data/enrich/quote-labels.json, 16 articles of the same benchmark with every
+quoted stretch marked quote or not and its speaker: quotes found, false ones, speakers right.
 Speed: articles per second on one core (process CPU time, so other load on the machine matters
 less) over the shared benchmark's article bodies, for the NER model alone and each level;
 `full` / NER-alone is the cost of everything the stage adds to the model.
@@ -215,6 +217,49 @@ def score_labels(bodies: dict[str, str]) -> dict[str, dict[str, list[int]]]:
     return counts
 
 
+# --- (c) quotations ------------------------------------------------------------------------------
+
+QUOTE_LABELS = ROOT / "tests" / "data" / "enrich" / "quote-labels.json"
+
+
+def _same_speaker(predicted: str | None, gold: str) -> bool:
+    """The labelled name, or the article's own shorter form of it ("Schiff" for "Adam Schiff")."""
+    if predicted is None:
+        return False
+    p, g = norm(predicted), norm(gold)
+    return p == g or (p.split()[-1] == g.split()[-1] and (p in g or g in p))
+
+
+def score_quotes(bodies: dict[str, str], level: str) -> dict[str, int]:
+    """Quotes found (a prediction covers a labelled quote's opening words) and their speakers.
+    A prediction that covers no labelled quote is a false one (a title, a label, a scare quote)."""
+    labels = json.loads(QUOTE_LABELS.read_text(encoding="utf-8"))["articles"]
+    c = dict.fromkeys(("gold", "found", "predicted", "false", "with_speaker", "attributed", "right"), 0)
+    for key, items in labels.items():
+        body = bodies[key]
+        predicted = enrich(Article(body=body), level).quotes
+        c["predicted"] += len(predicted)
+        matched: set[int] = set()
+        cursor = 0
+        for item in items:
+            at = body.find(item["text"], cursor)
+            cursor = at + 1
+            if item["kind"] != "quote":
+                continue
+            c["gold"] += 1
+            hit = next((i for i, q in enumerate(predicted) if q.offset[0] <= at < q.offset[1]), None)
+            if hit is None:
+                continue
+            matched.add(hit)
+            c["found"] += 1
+            if item["speaker"]:
+                c["with_speaker"] += 1
+                c["attributed"] += predicted[hit].speaker is not None
+                c["right"] += _same_speaker(predicted[hit].speaker, item["speaker"])
+        c["false"] += len(predicted) - len(matched)
+    return c
+
+
 # --- speed ---------------------------------------------------------------------------------------
 
 def speed(bodies: list[str], rounds: int) -> dict[str, float]:
@@ -285,6 +330,30 @@ def main() -> None:
         "alone lists each distinct mention text, so an unmerged variant ('Esper' beside 'Mark Esper') "
         "costs it precision; that is what the stage's canonical names fix. `fast` has no NER: its "
         "organisations and places come from the alias table and gazetteer only."
+    )
+
+    rows = []
+    for level in ("full", "fast"):
+        q = score_quotes(bodies, level)
+        precision = (q["predicted"] - q["false"]) / q["predicted"] if q["predicted"] else 0.0
+        recall = q["found"] / q["gold"] if q["gold"] else 0.0
+        rows.append([level, f"{precision:.3f}", f"{recall:.3f}",
+                     f"{2 * precision * recall / (precision + recall) if precision + recall else 0:.3f}",
+                     f"{q['right'] / q['with_speaker']:.3f}" if q["with_speaker"] else "-",
+                     f"{q['right'] / q['attributed']:.3f}" if q["attributed"] else "-",
+                     f"{q['right']}/{q['attributed']}/{q['with_speaker']}"])
+    labels = json.loads(QUOTE_LABELS.read_text(encoding="utf-8"))["articles"]
+    n_items = sum(len(v) for v in labels.values())
+    n_quotes = sum(1 for v in labels.values() for i in v if i["kind"] == "quote")
+    sections.append(
+        f"### (c) Quotations: {len(labels)} hand-labelled articles, {n_quotes} quotes among {n_items} quoted stretches\n\n"
+        + table(["level", "quotes P", "quotes R", "quotes F1", "speaker right (of labelled)",
+                 "speaker right (of attributed)", "right / attributed / labelled"], rows)
+        + "\n\nLabels: `tests/data/enrich/quote-labels.json` (every stretch in quotation marks of two words "
+        "or more, marked quote or not, with the speaker a reader would name; rules in its `about`). A "
+        "prediction counts as found when it covers a labelled quote's opening words; one that covers no "
+        "labelled quote (a title, a label, a scare quote) costs precision. A speaker is right when it is "
+        "the labelled name or the article's shorter form of it."
     )
 
     texts = list(bodies.values())

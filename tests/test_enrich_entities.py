@@ -140,3 +140,21 @@ def test_a_user_alias_file_adds_names(tmp_path: Path):
     assert "Ramstein Air Base" not in [loc.name for loc in without]
     ramstein = by_name(with_file, "Ramstein Air Base")
     assert ramstein.country_code == "DE" and ramstein.latitude == pytest.approx(49.4369)
+
+
+def _later(body: str, known: list[tuple[str, str]]):
+    from worker.pipeline.enrich.aliases import load_aliases
+    from worker.pipeline.enrich.entities import _later_mentions, _Span
+
+    spans = [_Span(body.index(text), body.index(text) + len(text), text, kind) for text, kind in known]
+    return [body[s.start:s.end] for s in _later_mentions(body, spans, load_aliases(None), gazetteer())]
+
+
+def test_surname_the_model_missed_is_a_mention_of_the_person_named_in_full():
+    body = "Tom Mills was charged on Friday. Mills then fired two shots, police said of Mills."
+    assert _later(body, [("Tom Mills", "person")]) == ["Mills", "Mills"]
+
+
+def test_surname_inside_a_longer_name_or_naming_a_place_is_not_a_mention():
+    body = "Salem Bitar saved it. Hassan Bitar scored. Lee Bowyer of Leeds joined Tony Leeds. Leeds won."
+    assert _later(body, [("Salem Bitar", "person"), ("Tony Leeds", "person")]) == []

@@ -8,6 +8,7 @@ The model's labels are repaired with cheap, general rules before grouping:
    followed by a product noun ("Patriot missiles"), is a product; so is a "person" with a digit
    ("F-16s");
 a bare title ("Defense", "President") is no entity at all.
+Then a person the model named in full is also found where it missed them by surname.
 """
 
 from __future__ import annotations
@@ -205,7 +206,44 @@ def entities_from_ner(
             spans.append(_Span(hit.start, hit.end, clean_surface(hit.text), hit.kind))
     spans.sort(key=lambda s: s.start)
     _repair(body, spans, aliases, gaz)
+    spans = sorted(spans + _later_mentions(body, spans, aliases, gaz), key=lambda s: s.start)
     return build_entities(body, spans, aliases, gaz)
+
+
+_CAPITALISED_BEFORE = re.compile(r"(?:[A-Z][\w'’-]*|[A-Z][a-z]?\.)[ \t]+$")  # "Salem ", "J. ", not "Friday. "
+_CAPITALISED_AFTER = re.compile(r"[ \t]+[A-Z]")
+
+
+def _later_mentions(body: str, spans: Sequence[_Span], aliases: AliasTable, gaz: Gazetteer) -> list[_Span]:
+    """Mentions of a person the model named in full that it missed elsewhere: news names a
+    person once in full and then by surname ('Mark Esper' ... 'Esper said'), and a small model
+    drops some of those. Only a standalone capitalised word (not part of a longer name) that
+    is no place or known organisation counts."""
+    forms: set[str] = set()
+    for span in spans:
+        name = strip_titles(span.text)
+        if span.kind != "person" or len(name.split()) < 2:
+            continue
+        forms.add(name)
+        surname = name.split()[-1]
+        if len(surname) >= 3 and surname[0].isupper() and aliases.lookup(surname) is None \
+                and not gaz.resolve(surname):
+            forms.add(surname)
+    if not forms:
+        return []
+    pattern = re.compile(
+        r"(?<![\w'’-])(?:" + "|".join(map(re.escape, sorted(forms, key=len, reverse=True))) + r")(?![\w-])"
+    )
+    taken = [(s.start, s.end) for s in spans]
+    found: list[_Span] = []
+    for m in pattern.finditer(body):
+        start, end = m.span()
+        if any(a < end and start < b for a, b in taken):
+            continue
+        if _CAPITALISED_BEFORE.search(body, max(0, start - 40), start) or _CAPITALISED_AFTER.match(body, end):
+            continue  # part of a longer name: "Salem Bitar" when only "Bitar" is known
+        found.append(_Span(start, end, m.group(), "person"))
+    return found
 
 
 def entities_from_scan(
