@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 import redis
+from hypothesis import settings
 
 from worker.embedded import EmbeddedRedis
+
+# Property tests draw the same examples on every run (`make test`, CI): a red build then means
+# a change broke something, not that a new random draw found an old bug. To hunt for new
+# failures, run them with `HYPOTHESIS_PROFILE=explore` (a new random draw each run), and pin
+# what they find with `@example`.
+settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = sorted((ROOT / "seeds").glob("*.txt"))

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 import pytest
 import redis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from worker import pipeline
@@ -50,8 +50,25 @@ def _squash(text: str) -> str:
     return " ".join(text.split())
 
 
+# Found by this test: a quote paragraph above a dateline paragraph, in a record that already
+# has its standfirst, was taken for a second standfirst.
+_QUOTE_ABOVE_DATELINE = (
+    "Zelensky 'counting on' more US air defense missiles, security guarantees following meeting with Trump at Davos\n"
+    "Ukraine is banking on more anti-ballistic air defense missiles from the U.S. following a \"positive\" "
+    "meeting with U.S. President Donald Trump at the World Economic Forum in Davos, President Volodymyr "
+    "Zelensky said on Jan. 23.\n"
+    "Reuters KYIV\n"
+    "Zelensky 'counting on' more US air defense missiles, security guarantees following meeting with Trump at Davos\n"
+    "Zelensky 'counting on' more US air defense missiles, security guarantees following meeting with Trump at Davos\n"
+    "\"What did Davos bring to Ukraine? Above all, let's be fair: An important meeting with the United States "
+    "of America. With all due respect to other leaders,\" Zelensky told reporters.\n"
+    "KYIV, Jan 16 (Reuters) - Talks resumed on Friday."
+)
+
+
 @settings(max_examples=300, deadline=None)
 @given(text=drop, fmt=fmt)
+@example(text=_QUOTE_ABOVE_DATELINE, fmt="txt")
 def test_normalising_the_result_again_changes_nothing(text: str, fmt: str) -> None:
     """An article we wrote, dropped back in as a record (title, standfirst, body), comes out the
     same: nothing more is taken from a clean body."""
@@ -66,14 +83,16 @@ def test_normalising_the_result_again_changes_nothing(text: str, fmt: str) -> No
 
 @settings(max_examples=300, deadline=None)
 @given(text=drop, fmt=st.sampled_from(["txt", "md", "json"]))
+@example(text="*0*0", fmt="md")  # found by this test
 def test_body_holds_only_text_that_was_in_the_input(text: str, fmt: str) -> None:
     article = _try_normalise(Document(text=text, format=fmt, encoding="utf-8"))
     if article is None:
         return
     source = _squash(clean_text(text))
-    if fmt == "md":  # markup (underscores too) goes, words stay
+    if fmt == "md":  # markup (underscores too) goes, words stay; '*0*0' reads '00'
         words = re.compile(r"[^\W_]+")
-        assert set(words.findall(article.body)) <= set(words.findall(source))
+        unmarked = re.sub(r"[*_~`]", "", source)
+        assert set(words.findall(article.body)) <= set(words.findall(source)) | set(words.findall(unmarked))
         return
     for paragraph in article.body.split("\n\n"):
         assert _squash(paragraph) in source

@@ -73,7 +73,7 @@ def normalise(doc: Document, rules: Rules | None = None) -> Article:
     dek = subtitle if subtitle and not _LEDE_END.search(subtitle) else None
     _drop_repeated(paras, title, "repeated_title")
     _drop_repeated(paras, dek, "repeated_subtitle")
-    start = _body_start(paras, rules)
+    start = _body_start(paras, rules, given_subtitle=subtitle is not None)
     standfirst = [p for p in paras[:start] if p.kind == "prose"]
     if standfirst and subtitle is None:
         subtitle = standfirst[0].text
@@ -229,21 +229,24 @@ def _key(text: str) -> str:
     return " ".join(_WORD.findall(text.casefold()))
 
 
-def _body_start(paras: list[_Para], rules: Rules) -> int:
+def _body_start(paras: list[_Para], rules: Rules, given_subtitle: bool = False) -> int:
     """Index of the first body paragraph: after the furniture that sits under a headline.
 
     The furniture ends at the last "marks top" paragraph (date line, byline, credited caption,
     "Listen to this article") near the top, or just before a paragraph opening with a dateline.
     Two prose paragraphs in a row mean the body has begun, so furniture further down (a date
     line closing the article) does not count; and furniture must leave a body below it. Prose
-    above the furniture is the standfirst (the first) and uncredited captions (the rest).
+    above the furniture is the standfirst (the first) and uncredited captions (the rest). When
+    the format already gave a standfirst, prose above a dateline paragraph is body: a clean
+    record we wrote, dropped in again, keeps its body whole.
     """
     last_mark = -1
     in_a_row = 0
     for i, p in enumerate(paras[:TOP_WINDOW]):
         if p.kind == "prose":
             if credits.find_dateline(p.text, rules):
-                last_mark = max(last_mark, i - 1)
+                if not (given_subtitle and in_a_row):
+                    last_mark = max(last_mark, i - 1)
                 break
             in_a_row += 1
             if in_a_row > 2 or len(p.text.split()) > MAX_STANDFIRST_WORDS:
