@@ -94,3 +94,35 @@ def test_pronoun_reporting_a_phrase_is_the_person_the_paragraph_is_about():
 def test_a_quoted_title_in_narration_is_not_a_quotation():
     body = "Eric Roberge and his wife Kali explained it on an episode of their podcast \"Beyond Finances.\""
     assert enrich(Article(body=body), "full").quotes == []
+
+
+def _quotes(body: str) -> list[tuple[str, str | None]]:
+    return [(q.text, q.speaker) for q in enrich(Article(body=body), "full").quotes]
+
+
+def test_speaker_with_a_description_or_an_apposition_is_named():
+    body = (
+        "Diego Schwartzman, the Argentine tennis player, beat Cristian Garin as Tim Morrison watched.\n\n"
+        "\"I think I played one of the best matches of the year,\" the 14th-ranked Schwartzman said.\n\n"
+        "\"I would have expected to be notified about it,\" Morrison, the council's senior director, said."
+    )
+    assert [s for _, s in _quotes(body)] == ["Diego Schwartzman", "Tim Morrison"]
+
+
+def test_unattributed_quote_opening_the_next_paragraph_continues_the_speaker():
+    body = (
+        "\"We worked on adjusting the architecture of the spacecraft and its logistics,\" says Robin "
+        "Biesbroek of the design facility.\n\n"
+        "\"We looked at how a team could be put into hibernation, and what to do in emergencies.\""
+    )
+    assert [s for _, s in _quotes(body)] == ["Robin Biesbroek", "Robin Biesbroek"]
+
+
+def test_quote_of_several_paragraphs_is_one_quote_per_paragraph_with_one_speaker():
+    body = (
+        "Jennifer Ngo-Anh leads the team. \"For a while now hibernation has been proposed as a tool "
+        "for human space travel,\" explains Jennifer Ngo-Anh. \"If we were able to reduce the "
+        "metabolic rate by 75 percent, we would save a lot of mass.\n\n"
+        "\"And the basic idea of putting astronauts into hibernation is not so far-fetched.\""
+    )
+    assert [s for _, s in _quotes(body)] == ["Jennifer Ngo-Anh"] * 3

@@ -7,7 +7,8 @@ must then be a person or organisation the article names). A quote's pronoun is t
 told as speaking before it ("Mr Zelensky said ..."), else the last named speaker of a quote,
 else the last person mentioned before it; a phrase's pronoun ('He added that Kyiv was "..."') is
 the person its paragraph is about, else the last told as speaking, and otherwise stays unknown.
-A quote with no attribution that follows an attributed one in the same paragraph continues it.
+A quote with no attribution that follows an attributed one in the same paragraph, or opens the
+next paragraph, continues it.
 """
 
 from __future__ import annotations
@@ -18,32 +19,48 @@ from collections.abc import Callable, Sequence
 from ...models import Quote
 
 _VERBS = (
-    r"(?:said|says|told|tells|added|adds|stated|wrote|writes|posted|asked|explained|noted|"
-    r"insisted|warned|continued|declared|tweeted|remarked|replied|argued|claimed|recalled|"
-    r"stressed|emphasized|emphasised|acknowledged|admitted|announced|concluded|conceded)"
+    r"(?:said|says|told|tells|added|adds|stated|wrote|writes|posted|asked|asks|explained|explains|"
+    r"noted|notes|insisted|warned|continued|declared|tweeted|remarked|replied|argued|claimed|"
+    r"recalled|recalls|stressed|emphasized|emphasised|acknowledged|admitted|announced|concluded|"
+    r"conceded|comments|commented|observed|observes|testified|urged|joked|quipped|predicted|"
+    r"responded|suggested|cautioned|complained|confirmed|boasted|mused|reported|chimed in)"
 )
-# Up to four capitalised words on one line; a full stop only after a title, an initial or an
+# Up to six capitalised words on one line ("White House Press Secretary Stephanie Grisham"); a full stop only after a title, an initial or an
 # abbreviation ("Mr. Smith", "J. Biden", "U.S. Attorney"), so "on Wednesday. He said" is not one.
-_NAME = r"(?:(?:(?:[A-Z]\.){2,}|[A-Z][a-z]{0,2}\.|[A-Z][\w'’-]*)[ \t]+){0,3}[A-Z][\w'’-]*[\w]"
+_NAME = r"(?:(?:(?:[A-Z]\.){2,}|[A-Z][a-z]{0,2}\.|[A-Z][\w'’-]*)[ \t]+){0,5}[A-Z][\w'’-]*[\w]"
 _PRONOUN = r"(?:he|she|He|She)"
+# A speaker may come with a short description before the name ('the 14th-ranked Schwartzman
+# said', 'says veteran industry analyst Ken Doctor') or an apposition after it ('Morrison,
+# Vindman's superior, said'); three lower-case words at most, none a preposition, so 'a source
+# close to Trump said' does not make Trump the speaker.
+_DESCRIPTION = r"(?:(?!(?:to|of|for|with|from|by|at|in|on|near|about|close|and|or)\b)[a-z0-9][\w'’-]*\s+){0,3}?"
+_APPOSITION = r"(?:,[^,\"“”\n]{1,80},)?"
 _AFTER_SUBJECT = re.compile(
-    rf"\s*[,–—-]?\s*(?:(?P<pron>{_PRONOUN})|(?P<name>{_NAME}))\s+(?:\w+ly\s+)?{_VERBS}\b"
+    rf"\s*[,–—-]?\s*(?:(?P<pron>{_PRONOUN})|(?:the\s+)?{_DESCRIPTION}(?P<name>{_NAME}){_APPOSITION})"
+    rf"\s+(?:\w+ly\s+)?{_VERBS}\b"
 )
-_AFTER_VERB = re.compile(rf"\s*[,–—-]?\s*{_VERBS}\s+(?P<name>{_NAME})")
+_AFTER_VERB = re.compile(rf"\s*[,–—-]?\s*{_VERBS}\s+(?:the\s+)?{_DESCRIPTION}(?P<name>{_NAME})")
 _BEFORE = re.compile(
     rf"(?:(?P<pron>{_PRONOUN})|(?P<name>{_NAME}))\s+(?:\w+ly\s+)?{_VERBS}\b[^\"“”.]{{0,60}}?[:,]\s*$"
 )
-_NARRATED = re.compile(rf"(?P<name>{_NAME})\s+(?:\w+ly\s+)?{_VERBS}\b")  # "Mr Zelensky said ..."
+_NARRATED = re.compile(rf"(?P<name>{_NAME}){_APPOSITION}\s+(?:\w+ly\s+)?{_VERBS}\b")  # "Mr Zelensky said ..."
 # Reported speech carrying a quoted phrase: 'He added that Kyiv was "ready to buy ..."'.
 # Verbs that frame someone's words as a description ('Trump described it as "..."') count too.
 _DESCRIBING = r"(?:described|describes|called|calls|branded|brands|dubbed|labell?ed|characteri[sz]ed)"
 _REPORTING = re.compile(
-    rf"(?:\b(?P<pron>{_PRONOUN})|(?P<name>{_NAME}))\s+(?:\w+ly\s+)?(?:{_VERBS}|{_DESCRIBING})\b"
+    rf"(?:\b(?P<pron>{_PRONOUN})|(?P<name>{_NAME}){_APPOSITION})\s+(?:\w+ly\s+)?(?:{_VERBS}|{_DESCRIBING})\b"
 )
 _REPORTED_SPAN = re.compile(r"[^\"“”.!?;]{0,140}")  # the rest of the clause, up to the quote
 _LOOKBACK = 600
 _TITLE = re.compile(r"(?:[A-Z0-9][\w'’:&-]*[.,!?]?\s*)+")  # every word capitalised: a name or a title
-_QUOTE = re.compile(r"\"([^\"\n]+)\"|“([^“”\n]+)”")
+# A quotation closes on its line ('”', or the two apostrophes some wires use), or runs to the
+# end of its paragraph when the next one opens with a quotation mark: a quote of several
+# paragraphs closes only at the end of the last.
+_QUOTE = re.compile(
+    r"\"([^\"\n]+)\"|“([^“”\"\n]+?)(?:”|’’|\")"  # closed on its line ('“..."' too: scrapes mix marks)
+    r"|\"([^\"\n]+)(?=\n\s*\")"
+    r"|“([^“”\n]+)(?=\n\s*“)"
+)
 _NOT_NAMES = frozenset(
     "When If As After Before While But And Then So Asked It They We I You He She This That There"
     " The A An In On At".split()
@@ -64,20 +81,27 @@ def find_quotes(
     which a quoted phrase inside reported speech needs (not 'China said it is committed to the
     "one country, two systems" formula')."""
     quotes: list[Quote] = []
+    person_names = {name for _, name in persons}
+
+    def person(name: str) -> bool:  # without the model (`fast`) any name may be one
+        return not person_names or resolve(name) in person_names
+
     last_named: str | None = None
     last_named_at = -1
     last_end, last_line = -1, -1
     previous: Quote | None = None
     for match in _QUOTE.finditer(body):
-        text = (match.group(1) or match.group(2)).strip().rstrip(",;:– ")
+        text = (next(g for g in match.groups() if g is not None)).strip().rstrip(",;:– ")
         start, end = match.span()
         words = len(text.split())
         line = body.count("\n", 0, start)
         speaker, pronoun, reported = _attribution(body, start, end, is_speaker)
         if reported and _TITLE.fullmatch(text):
             speaker, pronoun, reported = None, False, False  # a title: 'their podcast "Beyond Finances"'
+        # The next quote of a sentence or two that only attributes the previous one.
+        gap = body[last_end:start]
         follows = previous is not None and previous.speaker is not None and line == last_line \
-            and start - last_end < 80
+            and len(gap) < 160 and gap.count(".") <= 1 and ("." not in gap or len(gap.rsplit(".", 1)[-1]) < 25)
         if speaker is not None:
             speaker = resolve(speaker)
         elif pronoun and reported and follows:
@@ -87,16 +111,16 @@ def find_quotes(
             # consequences"': the person the paragraph is about, else the last one told as
             # speaking; never a guess from the last person mentioned.
             speaker = _paragraph_subject(body, persons, start)
-            if speaker is None:
-                narrated = _last_narrated(body, max(last_named_at, start - _LOOKBACK), start)
+            if speaker is None:  # told as speaking in this paragraph or the one before
+                narrated = _last_narrated(body, _previous_paragraph_start(body, start), start, person)
                 speaker = resolve(narrated) if narrated is not None else None
         elif pronoun:
-            narrated = _last_narrated(body, max(last_named_at, start - _LOOKBACK), start)
+            narrated = _last_narrated(body, max(last_named_at, start - _LOOKBACK), start, person)
             if narrated is not None:
                 speaker = resolve(narrated)
             else:
                 speaker = last_named or _last_person(persons, start)
-        if speaker is None and follows:
+        if speaker is None and (follows or _next_paragraph(body, previous, last_end, start)):
             speaker = previous.speaker
         if words < _MIN_WORDS or (speaker is None and words < _MIN_WORDS_UNATTRIBUTED):
             continue
@@ -150,20 +174,40 @@ def _reported(body: str, head_start: int, start: int) -> tuple[str | None, bool]
     return (None, True) if last.group("pron") else (last.group("name"), False)
 
 
-def _last_narrated(body: str, start: int, end: int) -> str | None:
-    """The last name told as speaking ('Mr Zelensky said') between two offsets, outside quotes."""
+def _last_narrated(body: str, start: int, end: int, person: Callable[[str], bool]) -> str | None:
+    """The last person told as speaking ('Mr Zelensky said') between two offsets, outside quotes:
+    what a "he said" can refer to (not 'the High Commissioner for Human Rights said')."""
     last = None
     for m in _NARRATED.finditer(body, start, end):
         name = m.group("name")
-        if name.split()[0] not in _NOT_NAMES and not _inside_quote(body, m.start()):
+        if name.split()[0] not in _NOT_NAMES and not _inside_quote(body, m.start()) and person(name):
             last = name
     return last
+
+
+def _previous_paragraph_start(body: str, offset: int) -> int:
+    line_start = body.rfind("\n", 0, offset)
+    while line_start > 0 and not body[body.rfind("\n", 0, line_start) + 1:line_start].strip():
+        line_start = body.rfind("\n", 0, line_start)  # skip blank lines
+    return body.rfind("\n", 0, max(line_start, 0)) + 1
 
 
 def _inside_quote(body: str, offset: int) -> bool:
     line_start = body.rfind("\n", 0, offset) + 1
     before = body[line_start:offset]
     return before.count('"') % 2 == 1 or before.count("“") > before.count("”")
+
+
+def _next_paragraph(body: str, previous: Quote | None, last_end: int, start: int) -> bool:
+    """An unattributed quote opening the paragraph after an attributed one: news style goes on
+    quoting the same speaker that way, and names a new one."""
+    if previous is None or previous.speaker is None:
+        return False
+    line_start = body.rfind("\n", 0, start) + 1
+    if body[line_start:start].strip() or last_end > line_start:
+        return False
+    between = body[last_end:line_start].strip()  # the attribution after the previous quote
+    return "\n" not in between and len(between) < 150
 
 
 def _paragraph_subject(body: str, persons: Sequence[tuple[int, str]], before: int) -> str | None:
