@@ -126,3 +126,17 @@ def test_quote_of_several_paragraphs_is_one_quote_per_paragraph_with_one_speaker
         "\"And the basic idea of putting astronauts into hibernation is not so far-fetched.\""
     )
     assert [s for _, s in _quotes(body)] == ["Jennifer Ngo-Anh"] * 3
+
+
+def test_apposition_may_hold_commas():
+    body = (
+        "\"Liquid water is somewhat hard to find beyond Earth,\" study lead author Lucas Paganini, a "
+        "planetary scientist at NASA's Goddard Space Flight Center in Greenbelt, Maryland, said in a "
+        "statement.\n\n"
+        "On Monday, Sonya Zoghlin, the lawyer for Patrick Carlineo of Syracuse, New York, said that he "
+        "never meant to \"cause harm to anyone at all\" with the call."
+    )
+    assert _quotes(body) == [
+        ("Liquid water is somewhat hard to find beyond Earth", "Lucas Paganini"),
+        ("cause harm to anyone at all", "Sonya Zoghlin"),
+    ]

@@ -14,7 +14,7 @@ next paragraph, continues it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from ...models import Quote
 
@@ -27,14 +27,14 @@ _VERBS = (
 )
 # Up to six capitalised words on one line ("White House Press Secretary Stephanie Grisham"); a full stop only after a title, an initial or an
 # abbreviation ("Mr. Smith", "J. Biden", "U.S. Attorney"), so "on Wednesday. He said" is not one.
-_NAME = r"(?:(?:(?:[A-Z]\.){2,}|[A-Z][a-z]{0,2}\.|[A-Z][\w'’-]*)[ \t]+){0,5}[A-Z][\w'’-]*[\w]"
+_NAME = r"(?<![\w'’.-])(?:(?:(?:[A-Z]\.){2,}|[A-Z][a-z]{0,2}\.|[A-Z][\w'’-]*)[ \t]+){0,5}[A-Z][\w'’-]*[\w]"
 _PRONOUN = r"(?:he|she|He|She)"
 # A speaker may come with a short description before the name ('the 14th-ranked Schwartzman
 # said', 'says veteran industry analyst Ken Doctor') or an apposition after it ('Morrison,
 # Vindman's superior, said'); three lower-case words at most, none a preposition, so 'a source
 # close to Trump said' does not make Trump the speaker.
 _DESCRIPTION = r"(?:(?!(?:to|of|for|with|from|by|at|in|on|near|about|close|and|or)\b)[a-z0-9][\w'’-]*\s+){0,3}?"
-_APPOSITION = r"(?:,[^,\"“”\n]{1,80},)?"
+_APPOSITION = r"(?:,[^\"“”\n]{1,140}?,)?"  # may hold commas: ', a scientist at Goddard in Greenbelt, Maryland,'"
 _AFTER_SUBJECT = re.compile(
     rf"\s*[,–—-]?\s*(?:(?P<pron>{_PRONOUN})|(?:the\s+)?{_DESCRIPTION}(?P<name>{_NAME}){_APPOSITION})"
     rf"\s+(?:\w+ly\s+)?{_VERBS}\b"
@@ -138,7 +138,7 @@ def _attribution(body: str, start: int, end: int,
                  is_speaker: Callable[[str], bool]) -> tuple[str | None, bool, bool]:
     """(name as written, is-a-pronoun, is-reported-speech) of the quote's attribution, if any."""
     line_end = body.find("\n", end)
-    tail = body[end:min(end + 120, line_end if line_end >= 0 else len(body))]
+    tail = body[end:min(end + 200, line_end if line_end >= 0 else len(body))]
     for pattern in (_AFTER_SUBJECT, _AFTER_VERB):
         m = pattern.match(tail)
         if m:
@@ -153,32 +153,42 @@ def _attribution(body: str, start: int, end: int,
             return None, True, False
         if m.group("name").split()[0] not in _NOT_NAMES:
             return m.group("name"), False, False
-    speaker, pronoun = _reported(body, head_start, start)
-    if speaker is not None and not is_speaker(speaker):
-        return None, False, False
+    speaker, pronoun = _reported(body, head_start, start, is_speaker)
     return speaker, pronoun, speaker is not None or pronoun
 
 
-def _reported(body: str, head_start: int, start: int) -> tuple[str | None, bool]:
+def _reported(body: str, head_start: int, start: int, is_speaker: Callable[[str], bool]) -> tuple[str | None, bool]:
     """The subject of the last speech verb of the quote's own sentence, when nothing but the
-    reported clause stands between them ('Trump stated that he would "..."')."""
-    last = None
-    for m in _REPORTING.finditer(body, head_start, start):
+    reported clause stands between them ('Trump stated that he would "..."'); of the subjects
+    that verb could have ('On Monday, the People's Daily, ..., warned'), the first the article
+    knows as a speaker."""
+    best: re.Match[str] | None = None
+    for m in _overlapping(_REPORTING, body, head_start, start):
         name = m.group("name")
-        if name is not None and name.split()[0] in _NOT_NAMES:
+        if name is not None and (name.split()[0] in _NOT_NAMES or not is_speaker(name)):
             continue
-        if _REPORTED_SPAN.fullmatch(body, m.end(), start):
-            last = m
-    if last is None:
+        if not _REPORTED_SPAN.fullmatch(body, m.end(), start):
+            continue
+        if best is None or m.end() > best.end():
+            best = m
+    if best is None:
         return None, False
-    return (None, True) if last.group("pron") else (last.group("name"), False)
+    return (None, True) if best.group("pron") else (best.group("name"), False)
+
+
+def _overlapping(pattern: re.Pattern[str], body: str, start: int, end: int) -> Iterator[re.Match[str]]:
+    """Every match starting at each position: 'On Monday, the People's Daily, ..., warned' must
+    not hide 'the People's Daily, ..., warned' behind a rejected 'On Monday'."""
+    while (m := pattern.search(body, start, end)) is not None:
+        yield m
+        start = m.start() + 1
 
 
 def _last_narrated(body: str, start: int, end: int, person: Callable[[str], bool]) -> str | None:
     """The last person told as speaking ('Mr Zelensky said') between two offsets, outside quotes:
     what a "he said" can refer to (not 'the High Commissioner for Human Rights said')."""
     last = None
-    for m in _NARRATED.finditer(body, start, end):
+    for m in _overlapping(_NARRATED, body, start, end):
         name = m.group("name")
         if name.split()[0] not in _NOT_NAMES and not _inside_quote(body, m.start()) and person(name):
             last = name
