@@ -177,3 +177,20 @@ def test_standfirst_that_reads_as_a_heading_is_not_repeated_in_the_body() -> Non
     article = _article(f"{dek}\n\n{LEAD}\n\n{MORE}", format="html", title="Talks to resume", subtitle=dek)
     assert article.body == f"{LEAD}\n\n{MORE}"
     assert article.subtitle == dek
+
+
+def test_metadata_author_ending_with_an_agency_is_the_author_and_the_agency() -> None:
+    article = _article(f"{LEAD}\n\n{MORE}", format="html", authors=["JILL LAWLESS Associated Press", "By Danica Kirka"])
+    assert (article.authors, article.agencies) == (["Jill Lawless", "Danica Kirka"], ["AP"])
+
+
+def test_capitalised_author_names_are_written_as_names() -> None:
+    article = _article(f"{LEAD}\n\n{MORE}", format="html", authors=["JOHN O'NEILL", "Mary McDonald"])
+    assert article.authors == ["John O'Neill", "Mary McDonald"]
+
+
+def test_follow_our_coverage_trailer_leaves_the_body() -> None:
+    trailer = "Follow AP's full coverage of Brexit and British politics at https://www.apnews.com/Brexit"
+    article = _article(f"{LEAD}\n\n{MORE}\n\n{trailer}", format="html")
+    assert article.body == f"{LEAD}\n\n{MORE}"
+    assert trailer in article.boilerplate

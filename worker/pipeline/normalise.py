@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime
 
 from ..errors import BadInput
@@ -345,16 +346,37 @@ def _take_body_credits(body: list[str], rules: Rules, found: _Found) -> None:
 
 
 def _authors(given: list[str], rules: Rules, found: _Found) -> list[str]:
-    """The format's authors (a wire credit among them is an agency) and the bylines'."""
+    """The format's authors (a wire credit among them is an agency; one that ends with its
+    agency, 'JILL LAWLESS Associated Press', is both) and the bylines'."""
     authors: list[str] = []
     for name in given:
-        name = " ".join(name.split())
+        name = _BY.sub("", " ".join(name.split()))
         if line := credits.agency_line(name, rules):
             found.credits.add_agency(line[0])
             found.credits.dateline = found.credits.dateline or line[1]
-        elif name and name not in authors:
+            continue
+        if (m := _trailing_agency(rules.agency_pattern).match(name)) and (agency := rules.agency(m.group("agency"))):
+            found.credits.add_agency(agency)
+            name = m.group("name")
+        name = _name_case(name)
+        if name and name not in authors:
             authors.append(name)
     return authors + [a for a in found.credits.authors if a not in authors]
+
+
+_BY = re.compile(r"^by\s+", re.IGNORECASE)
+
+
+@lru_cache(maxsize=4)
+def _trailing_agency(agency_pattern: str) -> re.Pattern[str]:
+    return re.compile(rf"^(?P<name>[^\d,|/]+?)\s*[,|/–-]?\s+(?P<agency>(?i:{agency_pattern}))$")
+
+
+def _name_case(name: str) -> str:
+    """'DANICA KIRKA' -> 'Danica Kirka', "JOHN O'NEILL" -> "John O'Neill"; other names as given."""
+    if not name.isupper():
+        return name
+    return re.sub(r"[^\W\d_]+", lambda m: m.group().capitalize(), name)
 
 
 def parse_published(value: str, rules: Rules | None = None) -> datetime | None:
