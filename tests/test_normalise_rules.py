@@ -194,3 +194,23 @@ def test_follow_our_coverage_trailer_leaves_the_body() -> None:
     article = _article(f"{LEAD}\n\n{MORE}\n\n{trailer}", format="html")
     assert article.body == f"{LEAD}\n\n{MORE}"
     assert trailer in article.boilerplate
+
+
+@pytest.mark.parametrize(
+    ("title", "site", "expected"),
+    [
+        ("The Guardian view on Hong Kong: a city on the brink | Editorial", "The Guardian",
+         "The Guardian view on Hong Kong: a city on the brink"),
+        ("Esper accuses China of intimidation - Houston Chronicle", "Houston Chronicle",
+         "Esper accuses China of intimidation"),
+        ("Meth - we're on it: South Dakota doubles down", "NJ.com", "Meth - we're on it: South Dakota doubles down"),
+    ],
+)
+def test_page_title_loses_the_site_or_section_it_carries(title, site, expected) -> None:
+    assert _article(f"{LEAD}\n\n{MORE}", format="html", title=title, site=site).title == expected
+
+
+def test_role_desk_or_publisher_given_as_author_is_no_author() -> None:
+    authors = ["Robert Burns", "AP National Security Writer", "NJ Advance Media", "Editorial"]
+    article = _article(f"{LEAD}\n\n{MORE}", format="html", authors=authors)
+    assert (article.authors, article.agencies) == (["Robert Burns"], ["AP"])

@@ -64,7 +64,7 @@ def normalise(doc: Document, rules: Rules | None = None) -> Article:
     text, explicit = _header(text, doc, rules, found)
     paras = [_classify(p, rules) for p in _paragraphs(text)]
 
-    title = _clean(doc.title) or md_title
+    title = _title_without_site(_clean(doc.title), doc.site) or md_title
     if title is None and doc.format in ("txt", "md"):
         title = _headline(paras)
     subtitle = _clean(doc.subtitle)
@@ -112,6 +112,22 @@ def normalise(doc: Document, rules: Rules | None = None) -> Article:
         word_count=len(body_text.split()),
         boilerplate=found.audit,
     )
+
+
+def _title_without_site(title: str | None, site: str | None) -> str | None:
+    """A page title without the site or section it carries: 'A city on the brink | Editorial',
+    'Talks resume - Reuters'. A ' | ' tail of up to four words goes; a dash tail only when it
+    names the site."""
+    if not title:
+        return title
+    head, sep, tail = title.rpartition(" | ")
+    if sep and len(tail.split()) <= 4 and len(head) >= 15:
+        return head.strip()
+    for dash in (" - ", " – ", " — "):
+        head, sep, tail = title.rpartition(dash)
+        if sep and site and len(head) >= 15 and _key(tail) and _key(tail) in _key(site):
+            return head.strip()
+    return title
 
 
 def _clean(value: str | None) -> str | None:
@@ -358,6 +374,10 @@ def _authors(given: list[str], rules: Rules, found: _Found) -> list[str]:
         if (m := _trailing_agency(rules.agency_pattern).match(name)) and (agency := rules.agency(m.group("agency"))):
             found.credits.add_agency(agency)
             name = m.group("name")
+        if _NOT_A_PERSON.search(name):  # "AP National Security Writer", "NJ Advance Media"
+            for agency in credits.agencies_named(name, rules):
+                found.credits.add_agency(agency)
+            continue
         name = _name_case(name)
         if name and name not in authors:
             authors.append(name)
@@ -365,6 +385,10 @@ def _authors(given: list[str], rules: Rules, found: _Found) -> list[str]:
 
 
 _BY = re.compile(r"^by\s+", re.IGNORECASE)
+# A metadata "author" that is a role, a desk or a publisher, not a person.
+_NOT_A_PERSON = re.compile(
+    r"\b(?:writers?|reporters?|correspondents?|editors?|editorial|staff|desk|team|newsroom|media|"
+    r"news|press|wire|service|board|contributors?)$", re.IGNORECASE)
 
 
 @lru_cache(maxsize=4)
