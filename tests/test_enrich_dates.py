@@ -48,3 +48,14 @@ def test_without_a_publication_date_only_dated_mentions_resolve():
 
 def test_may_the_verb_is_not_a_date():
     assert resolved("He may meet with Mr Zelensky at the WEF.") == []
+
+
+def test_a_yearless_date_about_as_far_back_as_ahead_is_the_past_one():
+    # "May 18" in a November article: this past May (185 days back), not next May (181 ahead).
+    published = datetime(2019, 11, 19, tzinfo=timezone.utc)
+    assert resolved("The girl was taken on May 18 and found hours later.", published) == [("May 18", "2019-05-18")]
+
+
+def test_a_yearless_date_just_ahead_is_the_coming_one():
+    published = datetime(2019, 12, 28, tzinfo=timezone.utc)
+    assert resolved("The vote is on Jan. 5.", published) == [("Jan. 5", "2020-01-05")]

@@ -2,7 +2,9 @@
 
 Candidates are found with one precompiled regex and parsed with python-dateutil (a date
 library, about 100 times cheaper per string than dateparser). A date with no year takes the
-year that puts it closest to publication ("Dec. 26" in a January article is last December);
+year that puts it closest to publication ("Dec. 26" in a January article is last December),
+a day ahead counting twice a day back: news mostly tells what happened ("May 18" in a November
+article is this past May, not next);
 a weekday is the latest such day on or before publication ("on Friday"), or after it when
 the text says "next". Without a publication date only dates that carry their year resolve.
 """
@@ -38,6 +40,8 @@ _HAS_YEAR = re.compile(_YEAR + r"\b")
 _ORDINAL = re.compile(r"(?<=\d)(?:st|nd|rd|th)\b")
 
 
+FUTURE_WEIGHT = 2  # a day after publication counts as far as two days before it
+
 def find_dates(body: str, published: datetime | None) -> list[DateMention]:
     base = published.date() if published is not None else None
     found: list[DateMention] = []
@@ -65,7 +69,7 @@ def _resolve(m: re.Match[str], base: date | None) -> str | None:
         if not has_year:
             parsed = min(
                 (parsed.replace(year=parsed.year + k) for k in (-1, 0, 1) if _valid(parsed, k)),
-                key=lambda d: abs(d - base),
+                key=lambda d: (d - base).days * FUTURE_WEIGHT if d > base else (base - d).days,
             )
         return parsed.isoformat()
     if base is None:
