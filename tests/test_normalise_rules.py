@@ -214,3 +214,17 @@ def test_role_desk_or_publisher_given_as_author_is_no_author() -> None:
     authors = ["Robert Burns", "AP National Security Writer", "NJ Advance Media", "Editorial"]
     article = _article(f"{LEAD}\n\n{MORE}", format="html", authors=authors)
     assert (article.authors, article.agencies) == (["Robert Burns"], ["AP"])
+
+
+@pytest.mark.parametrize(
+    "promo",
+    [
+        "Get Motor Cycle Monthly delivered through your letterbox every month. 12 issues for £11.99",
+        "Get the day's big stories + fun stuff you love like mock drafts, picks and power rankings.",
+        "Listen to Newsbeat live at 12:45 and 17:45 weekdays - or listen back here.",
+        "Have an Amazon Alexa device? Now you can hear 10 Things in Tech each morning.",
+    ],
+)
+def test_subscription_and_audio_promos_leave_the_body(promo: str) -> None:
+    article = _article(f"{LEAD}\n\n{MORE}\n\n{promo}", format="html")
+    assert article.body == f"{LEAD}\n\n{MORE}" and promo in article.boilerplate
