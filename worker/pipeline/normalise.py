@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import datetime
+from functools import lru_cache
 
 from ..errors import BadInput
 from ..models import Article, Document
@@ -371,7 +371,8 @@ def _authors(given: list[str], rules: Rules, found: _Found) -> list[str]:
             found.credits.add_agency(line[0])
             found.credits.dateline = found.credits.dateline or line[1]
             continue
-        if (m := _trailing_agency(rules.agency_pattern).match(name)) and (agency := rules.agency(m.group("agency"))):
+        m = _trailing_agency(rules.agency_pattern).match(name)
+        if m and (agency := rules.agency(m.group("agency"))):
             found.credits.add_agency(agency)
             name = m.group("name")
         if _NOT_A_PERSON.search(name):  # "AP National Security Writer", "NJ Advance Media"

@@ -39,8 +39,8 @@ _DATE = re.compile(
 _HAS_YEAR = re.compile(_YEAR + r"\b")
 _ORDINAL = re.compile(r"(?<=\d)(?:st|nd|rd|th)\b")
 
-
 FUTURE_WEIGHT = 2  # a day after publication counts as far as two days before it
+
 
 def find_dates(body: str, published: datetime | None) -> list[DateMention]:
     base = published.date() if published is not None else None

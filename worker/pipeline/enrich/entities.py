@@ -14,8 +14,10 @@ Then a person the model named in full is also found where it missed them by surn
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Sequence
+from itertools import accumulate
 from dataclasses import dataclass
 
 from ...models import Entities, Entity
@@ -214,7 +216,9 @@ _CAPITALISED_BEFORE = re.compile(r"(?:[A-Z][\w'’-]*|[A-Z][a-z]?\.)[ \t]+$")  #
 _CAPITALISED_AFTER = re.compile(r"[ \t]+[A-Z]")
 
 
-def _later_mentions(body: str, spans: Sequence[_Span], aliases: AliasTable, gaz: Gazetteer) -> list[_Span]:
+def _later_mentions(
+    body: str, spans: Sequence[_Span], aliases: AliasTable, gaz: Gazetteer
+) -> list[_Span]:
     """Mentions of a person the model named in full that it missed elsewhere: news names a
     person once in full and then by surname ('Mark Esper' ... 'Esper said'), and a small model
     drops some of those. Only a standalone capitalised word (not part of a longer name) that
@@ -234,12 +238,14 @@ def _later_mentions(body: str, spans: Sequence[_Span], aliases: AliasTable, gaz:
     pattern = re.compile(
         r"(?<![\w'’-])(?:" + "|".join(map(re.escape, sorted(forms, key=len, reverse=True))) + r")(?![\w-])"
     )
-    taken = [(s.start, s.end) for s in spans]
+    starts = [s.start for s in spans]  # sorted by start
+    reach = list(accumulate((s.end for s in spans), max))  # furthest end of the spans so far
     found: list[_Span] = []
     for m in pattern.finditer(body):
         start, end = m.span()
-        if any(a < end and start < b for a, b in taken):
-            continue
+        i = bisect_left(starts, end)  # spans[:i] start before this match ends
+        if i and reach[i - 1] > start:
+            continue  # overlaps a span already found
         if _CAPITALISED_BEFORE.search(body, max(0, start - 40), start) or _CAPITALISED_AFTER.match(body, end):
             continue  # part of a longer name: "Salem Bitar" when only "Bitar" is known
         found.append(_Span(start, end, m.group(), "person"))

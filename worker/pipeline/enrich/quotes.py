@@ -25,8 +25,9 @@ _VERBS = (
     r"conceded|comments|commented|observed|observes|testified|urged|joked|quipped|predicted|"
     r"responded|suggested|cautioned|complained|confirmed|boasted|mused|reported|chimed in)"
 )
-# Up to six capitalised words on one line ("White House Press Secretary Stephanie Grisham"); a full stop only after a title, an initial or an
-# abbreviation ("Mr. Smith", "J. Biden", "U.S. Attorney"), so "on Wednesday. He said" is not one.
+# Up to six capitalised words on one line ("White House Press Secretary Stephanie Grisham"); a
+# full stop only after a title, an initial or an abbreviation ("Mr. Smith", "J. Biden",
+# "U.S. Attorney"), so "on Wednesday. He said" is not one.
 _NAME = r"(?<![\w'’.-])(?:(?:(?:[A-Z]\.){2,}|[A-Z][a-z]{0,2}\.|[A-Z][\w'’-]*)[ \t]+){0,5}[A-Z][\w'’-]*[\w]"
 _PRONOUN = r"(?:he|she|He|She)"
 # A speaker may come with a short description before the name ('the 14th-ranked Schwartzman
@@ -91,17 +92,15 @@ def find_quotes(
     last_end, last_line = -1, -1
     previous: Quote | None = None
     for match in _QUOTE.finditer(body):
-        text = (next(g for g in match.groups() if g is not None)).strip().rstrip(",;:– ")
+        text = next(g for g in match.groups() if g is not None).strip().rstrip(",;:– ")
         start, end = match.span()
         words = len(text.split())
         line = body.count("\n", 0, start)
         speaker, pronoun, reported = _attribution(body, start, end, is_speaker)
         if reported and _TITLE.fullmatch(text):
             speaker, pronoun, reported = None, False, False  # a title: 'their podcast "Beyond Finances"'
-        # The next quote of a sentence or two that only attributes the previous one.
-        gap = body[last_end:start]
         follows = previous is not None and previous.speaker is not None and line == last_line \
-            and len(gap) < 160 and gap.count(".") <= 1 and ("." not in gap or len(gap.rsplit(".", 1)[-1]) < 25)
+            and _only_attribution(body[last_end:start])
         if speaker is not None:
             speaker = resolve(speaker)
         elif pronoun and reported and follows:
@@ -206,6 +205,14 @@ def _inside_quote(body: str, offset: int) -> bool:
     line_start = body.rfind("\n", 0, offset) + 1
     before = body[line_start:offset]
     return before.count('"') % 2 == 1 or before.count("“") > before.count("”")
+
+
+def _only_attribution(gap: str) -> bool:
+    """Text between two quotes of a line that does no more than attribute the first ('," Will
+    Moy, chief executive of Full Fact, told the BBC. "'): the second goes on in the same voice."""
+    if len(gap) >= 160 or gap.count(".") > 1:
+        return False
+    return "." not in gap or len(gap.rsplit(".", 1)[-1]) < 25
 
 
 def _next_paragraph(body: str, previous: Quote | None, last_end: int, start: int) -> bool:
