@@ -36,10 +36,10 @@ import redis  # noqa: E402
 
 from bench._report import require_extraction_data, table, write_section  # noqa: E402
 from bench.dedupe_variants import EXACT_VARIANTS, SAME_TOPIC, VARIANTS, Item, build, load_originals  # noqa: E402
-from worker.embedded import EmbeddedRedis  # noqa: E402
+from worker.service.embedded import EmbeddedRedis  # noqa: E402
 from worker.models import Article  # noqa: E402
 from worker.pipeline.dedupe import MIN_CONTAINMENT_JACCARD, MIN_CONTAINMENT_SHINGLES, DedupIndex  # noqa: E402
-from worker.pipeline.minhash import MinHasher, band_hashes, containment, estimate, folded_bytes  # noqa: E402
+from worker.pipeline.dedupe.minhash import MinHasher, band_hashes, containment, estimate, folded_bytes  # noqa: E402
 from worker.settings import Settings  # noqa: E402
 
 COMMAND = ".venv/bin/python bench/dedupe_quality.py"

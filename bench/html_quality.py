@@ -204,7 +204,7 @@ comparison only when it finds under 250 characters). ms/page is CPU time
 (`time.process_time`); for plain trafilatura and ours it is the best of 3 runs of each page,
 the two timed in turn, the other rows one pass.
 
-Our rules (`worker/pipeline/html.py`; the "ours without rule" rows leave one out at a time):
+Our rules (`worker/pipeline/parse/html.py`; the "ours without rule" rows leave one out at a time):
 `embeds` lets tweets/Instagram posts in a "social" container through; `hovercards` prunes
 mouse-over cards inside paragraphs; `tails` drops empty elements but keeps the text after them
 (which precision mode deletes with them); `inline` keeps link text wrapped in `span.link` inside

@@ -9,7 +9,7 @@ a site can think of, "Listen to this article", ads and "Read more:" links in the
 text, newsletter and app prompts, share bars, cookie notices, related-story lists, wire trailers
 and copyright footers. This script builds one such drop per true body, deterministically (fixed
 seed), from wrappers written from general knowledge of news sites and from the seeds' kinds --
-deliberately *not* from the normaliser's rule files (``worker/pipeline/boilerplate.yaml``,
+deliberately *not* from the normaliser's rule files (``worker/pipeline/normalise/boilerplate.yaml``,
 ``normalise.py``, ``credits.py``), so the benchmark is not tuned to the rules it judges. The body
 text itself is never changed: only its paragraph separation (blank lines or not, CRLF, a hard
 wrap), its encoding (UTF-8, UTF-8 with BOM, cp1252, UTF-16 with BOM) and what surrounds it.
@@ -52,7 +52,7 @@ from shingle_metric import aggregate, score  # noqa: E402
 from worker.errors import BadInput  # noqa: E402
 from worker.pipeline.normalise import normalise  # noqa: E402
 from worker.pipeline.parse import parse  # noqa: E402
-from worker.pipeline.rules import load_rules  # noqa: E402
+from worker.pipeline.normalise.rules import load_rules  # noqa: E402
 
 SEED = 20240305
 DATED_SHARE = 0.8

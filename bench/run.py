@@ -40,8 +40,8 @@ import redis  # noqa: E402
 from bench._report import table, write_section  # noqa: E402
 from bench.corpus import Corpus, generate  # noqa: E402
 from worker import pipeline  # noqa: E402
-from worker.embedded import EmbeddedRedis, die_with_parent  # noqa: E402
-from worker.messages import make_message, read_source  # noqa: E402
+from worker.service.embedded import EmbeddedRedis, die_with_parent  # noqa: E402
+from worker.sources.messages import make_message, read_source  # noqa: E402
 from worker.models import Document  # noqa: E402
 from worker.pipeline.dedupe import DedupIndex  # noqa: E402
 from worker.pipeline.enrich import enrich  # noqa: E402
@@ -203,8 +203,8 @@ def wait_for(condition: Callable[[], bool], timeout: float) -> None:
 
 def wait_ready(url: str, client: redis.Redis, queue: str = "ingest", timeout: float = 60) -> None:
     """Wait until a worker consumes (a warm-up message goes through)."""
-    from worker.celery_app import use_broker
-    from worker.tasks import noop
+    from worker.service.celery_app import use_broker
+    from worker.service.tasks import noop
 
     use_broker(url)
     noop.apply_async(args=[{}], queue=queue)
@@ -229,8 +229,8 @@ def expected_outcomes(files: list[Path]) -> int:
 
 def noop_floor(url: str, client: redis.Redis, work: Path, files: list[Path], processes: int) -> float:
     """Files/s of a no-op task per file (same message size) through the same broker."""
-    from worker.celery_app import use_broker
-    from worker.tasks import noop
+    from worker.service.celery_app import use_broker
+    from worker.service.tasks import noop
 
     client.flushall()
     procs = Procs(url, work / f"noop-{processes}")

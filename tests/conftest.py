@@ -9,7 +9,7 @@ import pytest
 import redis
 from hypothesis import settings
 
-from worker.embedded import EmbeddedRedis
+from worker.service.embedded import EmbeddedRedis
 
 # Property tests draw the same examples on every run (`make test`, CI): a red build then means
 # a change broke something, not that a new random draw found an old bug. To hunt for new

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from worker.embedded import die_with_parent
+from worker.service.embedded import die_with_parent
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -19,7 +19,7 @@ from tests.conftest import DATA, SEEDS
 from tests.data.bad import make_bad_inputs as bad
 from tests.service import Service, outcome_count, wait_until
 from worker import pipeline
-from worker.messages import read_source
+from worker.sources.messages import read_source
 from worker.models import FailureRecord, Record
 from worker.pipeline.dedupe import DedupIndex
 from worker.settings import Settings

@@ -86,7 +86,7 @@ def test_unreadable_file_gives_a_failure_record(redis_url: str, tmp_path: Path) 
 
 
 def test_file_removed_between_its_event_and_its_read_gives_a_failure_record(service: Service) -> None:
-    from worker.messages import read_source
+    from worker.sources.messages import read_source
 
     path = service.inbox / "gone.txt"
     source, data, error = read_source(path, service.inbox, 1000)  # what the watcher sees after a removal

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from worker.models import Article
 from worker.pipeline.dedupe import fingerprint, fold
-from worker.pipeline.minhash import MinHasher, estimate, folded_bytes
+from worker.pipeline.dedupe.minhash import MinHasher, estimate, folded_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_000 = (ROOT / "seeds" / "000_1c0c5df0f7ed7e12.txt").read_text()

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import redis
 
-from worker.embedded import EmbeddedRedis, running_embedded_url
+from worker.service.embedded import EmbeddedRedis, running_embedded_url
 
 
 def test_embedded_redis_keeps_data_across_restart(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import SEEDS
 from tests.service import Service, outcome_count, wait_until, write_articles
-from worker.embedded import EmbeddedRedis, free_port
+from worker.service.embedded import EmbeddedRedis, free_port
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from worker.errors import BadInput
-from worker.pipeline.html import extract_html
+from worker.pipeline.parse.html import extract_html
 
 PAGES = Path(__file__).resolve().parent / "data" / "html"
 
@@ -96,7 +96,7 @@ def test_metadata_is_what_trafilatura_reads(name):
     # categories, tags or licence); a trafilatura upgrade that changes the original shows here
     import trafilatura
 
-    from worker.pipeline.html import _METADATA, _metadata, _parse
+    from worker.pipeline.parse.html import _METADATA, _metadata, _parse
 
     tree = _parse(page(name))
     ours, theirs = _metadata(tree), trafilatura.extract_metadata(tree)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SEEDS
-from worker.messages import make_message, open_message, read_source
+from worker.sources.messages import make_message, open_message, read_source
 
 
 def test_message_round_trip_keeps_bytes_and_identity(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from worker.models import Document, FailureRecord, Record, SourceFile
 from worker.pipeline.dedupe import DedupIndex
 from worker.pipeline.normalise import normalise
 from worker.pipeline.parse import parse
-from worker.pipeline.text_clean import clean_text
+from worker.pipeline.normalise.text import clean_text
 from worker.settings import Settings
 
 from .conftest import SEEDS

@@ -11,7 +11,7 @@ import pytest
 from worker.errors import BadInput
 from worker.models import Article, Document
 from worker.pipeline.normalise import normalise
-from worker.pipeline.rules import load_rules
+from worker.pipeline.normalise.rules import load_rules
 
 LEAD = ("Ukraine's foreign minister said on Tuesday that talks on security guarantees would "
         "resume next week in Geneva, after a pause of almost a month.")

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import SEEDS
 from tests.service import Service, wait_until
-from worker.embedded import free_port
+from worker.service.embedded import free_port
 
 pytestmark = pytest.mark.integration
 

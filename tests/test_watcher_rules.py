@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from worker.watcher import is_ignored
+from worker.sources.watcher import is_ignored
 
 
 @pytest.mark.parametrize("name", [".hidden.txt", "a.txt.tmp", "a.part", "a.crdownload", "~$report.txt",

@@ -31,14 +31,14 @@ def _settings(**overrides: Any) -> Settings:
             os.environ[f"INGEST_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
     get_settings.cache_clear()
     settings = get_settings()
-    from .logs import setup_logging
+    from .service.logs import setup_logging
 
     setup_logging(settings.log_level, settings.log_json)
     return settings
 
 
 def _existing_redis(settings: Settings) -> str | None:
-    from .embedded import running_embedded_url
+    from .service.embedded import running_embedded_url
 
     return settings.redis_url or running_embedded_url(settings.state_dir)
 
@@ -66,7 +66,7 @@ def main() -> None:
 def run(inbox: Path | None, records_dir: Path | None, polling: bool | None, concurrency: int | None) -> None:
     """Run everything: Redis (embedded unless INGEST_REDIS_URL is set), a worker, the watcher."""
     settings = _settings(inbox=inbox, records_dir=records_dir, polling=polling, concurrency=concurrency)
-    from .embedded import EmbeddedRedis, die_with_parent
+    from .service.embedded import EmbeddedRedis, die_with_parent
 
     server = None
     url = _existing_redis(settings)
@@ -119,11 +119,11 @@ def _terminate(process: subprocess.Popen[bytes], name: str, timeout: float = 20.
 
 
 def _watch(settings: Settings, url: str, stop: threading.Event) -> None:
-    from .celery_app import use_broker
-    from .metrics import serve
-    from .redis_client import connect
-    from .tasks import process_file
-    from .watcher import Watcher
+    from .service.celery_app import use_broker
+    from .service.metrics import serve
+    from .service.redis_client import connect
+    from .service.tasks import process_file
+    from .sources.watcher import Watcher
 
     use_broker(url)
     client = connect(url, wait=float("inf"))
@@ -147,9 +147,9 @@ def worker(concurrency: int | None, events: bool) -> None:
         raise click.ClickException("no Redis: set INGEST_REDIS_URL (or start `ingest run`)")
     if settings.worker_metrics_port:
         _multiprocess_metrics_dir(settings)
-    from .celery_app import app, use_broker
-    from .metrics import serve
-    from .redis_client import connect
+    from .service.celery_app import app, use_broker
+    from .service.metrics import serve
+    from .service.redis_client import connect
 
     client = connect(url, wait=float("inf"))
     use_broker(url)
@@ -199,9 +199,9 @@ def process(records_dir: Path | None, concurrency: int | None, paths: tuple[Path
     settings = _settings(records_dir=records_dir, concurrency=concurrency)
     from rich.progress import Progress
 
-    from . import backfill
-    from .embedded import redis_for
-    from .watcher import is_ignored
+    from .service import backfill
+    from .service.embedded import redis_for
+    from .sources.watcher import is_ignored
 
     files = [f for f in _walk(paths) if not is_ignored(Path(f.name))]
     with redis_for(settings.redis_url, settings.state_dir) as url:
@@ -234,7 +234,7 @@ def status() -> None:
     url = _existing_redis(settings)
     if url is None:
         raise click.ClickException("no Redis is running (start `ingest run`, or set INGEST_REDIS_URL)")
-    from .redis_client import DEAD, STATS, connect, redact
+    from .service.redis_client import DEAD, STATS, connect, redact
 
     client = connect(url, wait=5)
     stats = {k.decode(): int(v) for k, v in client.hgetall(STATS).items()}
@@ -256,7 +256,7 @@ def failed_list(limit: int) -> None:
     """The newest dead letters: id, file, reason."""
     import orjson
 
-    from .redis_client import DEAD, connect
+    from .service.redis_client import DEAD, connect
 
     settings = _settings()
     url = _existing_redis(settings)
@@ -274,9 +274,9 @@ def failed_retry(ids: tuple[str, ...]) -> None:
     """Queue dead letters again (all, or the given ids), e.g. after a fix."""
     import orjson
 
-    from .celery_app import use_broker
-    from .redis_client import DEAD, DEAD_MESSAGE, connect
-    from .tasks import process_file
+    from .service.celery_app import use_broker
+    from .service.redis_client import DEAD, DEAD_MESSAGE, connect
+    from .service.tasks import process_file
 
     settings = _settings()
     url = _existing_redis(settings)

@@ -45,10 +45,10 @@ def example_record(seed: Path) -> str:
     from datetime import datetime, timezone
 
     from . import pipeline
-    from .embedded import EmbeddedRedis
-    from .messages import read_source
+    from .service.embedded import EmbeddedRedis
+    from .sources.messages import read_source
     from .pipeline.dedupe import DedupIndex
-    from .redis_client import connect
+    from .service.redis_client import connect
 
     settings = Settings()
     with tempfile.TemporaryDirectory() as state, EmbeddedRedis(Path(state), appendonly=False) as server:

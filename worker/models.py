@@ -201,3 +201,7 @@ class FailureRecord(_Model):
     error: ErrorInfo
     failed_at: datetime
     pipeline: PipelineInfo
+
+
+Outcome = Record | FailureRecord
+"""What one article (or one input that could not become one) ends as: sinks take either."""

@@ -112,7 +112,7 @@ class Settings(BaseSettings):
     boilerplate_file: Path | None = Field(
         None,
         description="Extra boilerplate patterns (a YAML file of the same shape as "
-        "`worker/pipeline/boilerplate.yaml`), added to the built-in ones.",
+        "`worker/pipeline/normalise/boilerplate.yaml`), added to the built-in ones.",
     )
 
     # --- dedupe -----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from ..models import (
     EnrichLevel,
     ErrorInfo,
     FailureRecord,
+    Outcome,
     PipelineInfo,
     Record,
     SourceFile,
@@ -28,10 +29,8 @@ from ..settings import Settings
 from .dedupe import DedupIndex
 from .enrich import enrich
 from .normalise import normalise
+from .normalise.rules import load_rules
 from .parse import parse
-from .rules import load_rules
-
-Outcome = Record | FailureRecord
 
 
 class _Timer:

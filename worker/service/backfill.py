@@ -17,13 +17,13 @@ from pathlib import Path
 import redis
 from redis.exceptions import RedisError
 
-from . import pipeline
+from .. import pipeline
 from .delivery import deliver
-from .errors import BadInput
-from .messages import make_message, read_source
-from .pipeline.dedupe import DedupIndex
+from ..errors import BadInput
+from ..sources.messages import make_message, read_source
+from ..pipeline.dedupe import DedupIndex
 from .redis_client import connect
-from .settings import Settings
+from ..settings import Settings
 
 log = logging.getLogger(__name__)
 

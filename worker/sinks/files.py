@@ -13,9 +13,8 @@ from pathlib import Path
 
 import orjson
 
-from .models import FailureRecord, Record
+from ..models import FailureRecord, Outcome, Record
 
-Outcome = Record | FailureRecord
 
 
 def outcome_path(outcome: Outcome, records_dir: Path) -> Path:

@@ -15,14 +15,13 @@ import orjson
 import redis
 
 from . import metrics
-from .models import FailureRecord, Record
+from ..models import FailureRecord, Outcome, Record
 from .redis_client import DEAD, DEAD_MESSAGE, SEEN, STATS
-from .settings import Settings
-from .sinks import write_outcome
+from ..settings import Settings
+from ..sinks import write_outcome
 
 log = logging.getLogger(__name__)
 
-Outcome = Record | FailureRecord
 
 
 def deliver(outcomes: list[Outcome], message: dict[str, Any] | None, client: redis.Redis,

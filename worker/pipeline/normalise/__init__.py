@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
-from ..errors import BadInput
-from ..models import Article, Document
+from ...errors import BadInput
+from ...models import Article, Document
 from . import credits
 from .language import detect_language
-from .news_dates import FoundDate, choose_published, date_line, iso_date, parse_date
+from .dates import FoundDate, choose_published, date_line, iso_date, parse_date
 from .rules import Rules, load_rules
-from .text_clean import clean_text, strip_markdown
+from .text import clean_text, strip_markdown
 
 # A plain-text drop may start with a scraper's header: " date 2026-01-16 <page chrome>".
 _HEADER = re.compile(r"^date[:\s]\s*(?P<date>\d{4}-\d{2}-\d{2}(?:[T ][\d:.]+(?:Z|[+-]\d\d:?\d\d)?)?)\s*(?P<rest>.*)$",

@@ -18,14 +18,15 @@ from celery import Task
 from celery.exceptions import Reject
 from celery.signals import worker_init, worker_process_init
 
-from . import metrics, pipeline
+from . import metrics
+from .. import pipeline
 from .celery_app import app
 from .delivery import deliver, summary
-from .errors import BadInput
-from .messages import message_items, open_message
-from .pipeline.dedupe import DedupIndex
+from ..errors import BadInput
+from ..sources.messages import message_items, open_message
+from ..pipeline.dedupe import DedupIndex
 from .redis_client import connect
-from .settings import Settings, get_settings
+from ..settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 

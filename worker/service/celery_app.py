@@ -12,13 +12,13 @@ import os
 
 from celery import Celery
 
-from .settings import get_settings
+from ..settings import get_settings
 
 
 def create_app(broker_url: str | None = None) -> Celery:
     settings = get_settings()
     url = broker_url or settings.redis_url or os.environ.get("INGEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
-    app = Celery("ingest", broker=url, include=["worker.tasks"])
+    app = Celery("ingest", broker=url, include=["worker.service.tasks"])
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],

@@ -28,10 +28,10 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
-from . import metrics
+from ..service import metrics
 from .messages import make_batch, make_message, read_source
-from .redis_client import SEEN, STATS
-from .settings import Settings
+from ..service.redis_client import SEEN, STATS
+from ..settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ Two tests, both against one index in Redis shared by every worker:
   smaller text found in the larger, so a copy cut to its first half is still found).
 
 ``fingerprint`` is pure; ``DedupIndex.check_and_insert`` asks Redis and records the article in
-one atomic step (``dedupe.lua``), so two workers handling two copies at the same moment can never
+one atomic step (``index.lua``), so two workers handling two copies at the same moment can never
 both see themselves as the original. Only originals are indexed: a duplicate is reported and
 left out, so the index holds one entry per story.
 """
@@ -22,8 +22,8 @@ import numpy as np
 from pydantic import BaseModel
 from redis import Redis
 
-from ..models import Article, DedupResult
-from ..settings import Settings
+from ...models import Article, DedupResult
+from ...settings import Settings
 from .minhash import MinHasher, band_hashes, folded_bytes
 
 ID_MAX = 32  # bytes of a record id in the index (record ids are 24)
@@ -67,7 +67,7 @@ def fingerprint(article: Article, hasher: MinHasher | None = None, bands: int = 
     )
 
 
-_SCRIPT = resources.files(__package__).joinpath("dedupe.lua").read_text()
+_SCRIPT = resources.files(__package__).joinpath("index.lua").read_text()
 
 
 class DedupIndex:

@@ -15,8 +15,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .errors import BadInput
-from .models import SourceFile
+from ..errors import BadInput
+from ..models import SourceFile
 
 VERSION = 1
 _CHUNK = 1 << 20

@@ -14,8 +14,8 @@ import re
 import zlib
 from collections.abc import Iterator
 
-from ..errors import BadInput
-from ..models import Document, Format
+from ...errors import BadInput
+from ...models import Document, Format
 from .html import extract_html
 
 _EXTENSIONS: dict[str, Format] = {

@@ -44,8 +44,8 @@ from typing import TYPE_CHECKING, Any
 
 import lxml.etree
 
-from ..errors import BadInput
-from ..models import Document
+from ...errors import BadInput
+from ...models import Document
 
 if TYPE_CHECKING:
     from trafilatura.settings import Document as Extraction
