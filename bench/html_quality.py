@@ -29,7 +29,7 @@ from _report import require_extraction_data, table, write_section  # noqa: E402
 from shingle_metric import aggregate, score  # noqa: E402
 
 from worker.errors import BadInput  # noqa: E402
-from worker.pipeline import html as ours  # noqa: E402
+from worker.pipeline.parse import html as ours  # noqa: E402
 from worker.pipeline.normalise import normalise  # noqa: E402
 from worker.pipeline.parse import decode, parse  # noqa: E402
 
