@@ -19,7 +19,7 @@ it came. Then the tree steps (``TREE_STEPS``) edit the tree:
 the article is extracted with ``favor_precision`` in the fast mode (without trafilatura's
 comparison with readability and jusText, a third of its time), run again with the comparison
 only when it finds less than trafilatura's own minimum (250 characters), which is what the
-comparison is for; and the line rules clean the text:
+comparison is for; and the line steps (``LINE_STEPS``) clean the text:
 
 * ``links``: a line that is exactly one link's text is a teaser or a navigation item;
 * ``chrome``: lines that are page chrome, by the ``html_chrome`` rules of ``boilerplate.yaml``
