@@ -219,8 +219,9 @@ mouse-over cards inside paragraphs; `tails` drops empty elements but keeps the t
 a sentence;
 `links` drops lines that are exactly one link's text (teasers, related lists); `chrome` drops
 lines of page chrome by the YAML's `html_chrome` rules (ad labels, share/newsletter/follow
-prompts, related/source/credit lines, reading time); `head` drops the headline, a byline or a date stamp from the first three
-lines.
+prompts, related/source/credit lines, reading time); `head` drops the headline, a byline or a
+date stamp from the first three lines. Left out alone, no chrome rule moves F1 by more than
+0.001 (each catches few lines of these pages); left out together (`chrome`), 0.003.
 
 ### Halves
 
