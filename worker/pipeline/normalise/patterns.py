@@ -40,8 +40,8 @@ def lexicon() -> Lexicon:
 
 def alternation(words: Iterable[str]) -> str:
     """A regex matching any of the plain ``words``, written as a trie ("Jan(?:uary)?"): a longer
-    word is tried before its prefix, and a miss costs one test per letter, not one per word (a
-    flat alternation of the month names made the normaliser slower)."""
+    word is tried before its prefix, and a miss costs one test per letter, where a flat
+    alternation tries every word at each position."""
     trie: dict[str, dict] = {}
     for word in set(words):
         node = trie
