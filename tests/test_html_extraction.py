@@ -101,3 +101,13 @@ def test_metadata_is_what_trafilatura_reads(name):
     tree = _parse(page(name))
     ours, theirs = _metadata(tree), trafilatura.extract_metadata(tree)
     assert {f: getattr(ours, f) for f in _METADATA} == {f: getattr(theirs, f) for f in _METADATA}
+
+
+@pytest.mark.parametrize("label", ["By", "Written by", "Words by", "Author:"])
+def test_byline_at_the_top_is_metadata_whatever_its_label(label):
+    # one definition of a byline's label (normalise/lexicon.yaml) for the extractor and the
+    # normaliser alike
+    html = page("news_article.html").replace(
+        '<div class="story-body">',
+        f'<div class="story-body">\n    <p>{label} Maria Ostrowski and Tom Hale</p>')
+    assert extract_html(html).text.startswith("Councillors in Port Alden voted on Monday night")

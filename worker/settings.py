@@ -1,7 +1,7 @@
 """Every knob of the service, in one place.
 
 Each field is an environment variable with the prefix ``INGEST_`` (``inbox`` is ``INGEST_INBOX``).
-The README's settings table is generated from this class (``python -m worker.settings_doc``),
+The README's settings table is generated from this class (``python -m worker.docs``),
 so a field's description is its documentation: keep it short and say what it is for.
 """
 

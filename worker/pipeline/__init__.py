@@ -56,7 +56,8 @@ def run(source: SourceFile, data: bytes, index: DedupIndex, settings: Settings) 
                 f"the file is {source.size} bytes, over the {settings.max_file_bytes}-byte limit",
             )
         with timer.stage("parse"):
-            documents = parse(data, source.name, max_decompressed_bytes=settings.max_decompressed_bytes)
+            documents = parse(data, source.name, max_decompressed_bytes=settings.max_decompressed_bytes,
+                              rules=load_rules(settings.boilerplate_file))
     except BadInput as exc:
         return [failure(source, exc, settings.enrich)]
     outcomes: list[Outcome] = []

@@ -10,7 +10,7 @@ import redis
 log = logging.getLogger(__name__)
 
 PREFIX = "ingest"
-SEEN = f"{PREFIX}:seen:"          # + sha256 -> "queued" | "done:<record id>" (idempotency)
+SEEN = f"{PREFIX}:seen:"          # + sha256 -> "queued" | "done" (idempotency)
 STATS = f"{PREFIX}:stats"         # hash of counters: queued, records, duplicates, skipped, failed
 DEAD = f"{PREFIX}:dead"           # hash: failure id -> dead-letter entry (JSON)
 DEAD_MESSAGE = f"{PREFIX}:dead:msg:"  # + failure id -> the original task message, for retry

@@ -16,7 +16,7 @@ from pathlib import Path
 from ...models import Article, EnrichLevel, Enrichment
 from .aliases import AliasTable, load_aliases
 from .amounts import find_amounts
-from .canonical import fold, strip_titles
+from .canonical import spelling_key, strip_titles
 from .dates import find_dates
 from .entities import entities_from_ner, entities_from_scan
 from .gazetteer import gazetteer as _gazetteer
@@ -77,15 +77,15 @@ def _resolver(full_names: set[str], aliases: AliasTable) -> Callable[[str], str]
     by_key: dict[str, str] = {}
     for name in sorted(full_names, key=len, reverse=True):
         words = name.split()
-        by_key.setdefault(fold(name), name)
-        by_key.setdefault(fold(words[-1]), name)
+        by_key.setdefault(spelling_key(name), name)
+        by_key.setdefault(spelling_key(words[-1]), name)
 
     def resolve(speaker: str) -> str:
         entry = aliases.lookup(speaker)
         if entry is not None:
             return entry.name
         name = strip_titles(speaker)
-        return by_key.get(fold(name)) or by_key.get(fold(name.split()[-1])) or name
+        return by_key.get(spelling_key(name)) or by_key.get(spelling_key(name.split()[-1])) or name
 
     return resolve
 
@@ -96,7 +96,7 @@ def _names_in_text(body: str) -> set[str]:
     best: dict[str, tuple[int, str]] = {}
     for name, count in counts.items():
         if " " in name:
-            key = fold(name.split()[-1])
+            key = spelling_key(name.split()[-1])
             if count > best.get(key, (0, ""))[0]:
                 best[key] = (count, name)
     return {name for _, name in best.values()}

@@ -1,7 +1,8 @@
 """The reviewed alias table (aliases.yaml), merged with a user's own file, as lookups.
 
 Aliases are matched case-sensitively ("US" is the country, "us" is not), with and without a
-leading "the", so the table stays short and reviewable.
+leading "the", so the table stays short and reviewable. Both files are validated against one
+shape (``AliasFile``) when read, so a mistyped key or type is refused with its place.
 """
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 BUILT_IN = Path(__file__).with_name("aliases.yaml")
 
@@ -37,31 +40,45 @@ class AliasTable:
         return entry
 
 
-def _read(path: Path) -> dict:
-    with path.open(encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a mapping with `entries`")
-    return data
+class AliasFileEntry(BaseModel):
+    """One entry of an alias file: a canonical name, its type and the names written for it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    type: Literal["location", "organization", "person"] = "location"
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    aliases: list[str] = Field(default_factory=list)
 
 
-def _add(table: AliasTable, data: dict) -> None:
-    for raw in data.get("entries") or []:
-        entry = AliasEntry(
-            name=str(raw["name"]),
-            type=str(raw.get("type", "location")),
-            country=raw.get("country"),
-            lat=raw.get("lat"),
-            lon=raw.get("lon"),
-        )
-        for alias in [entry.name, *(raw.get("aliases") or [])]:
-            alias = str(alias)
+class AliasFile(BaseModel):
+    """The shape of ``aliases.yaml`` and of a user's alias file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    entries: list[AliasFileEntry] = Field(default_factory=list)
+    product_nouns: list[str] = Field(default_factory=list)
+
+
+def _read(path: Path) -> AliasFile:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return AliasFile.model_validate(data)
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        raise ValueError(f"cannot read aliases from {path}: {exc}") from None
+
+
+def _add(table: AliasTable, data: AliasFile) -> None:
+    for raw in data.entries:
+        entry = AliasEntry(name=raw.name, type=raw.type, country=raw.country, lat=raw.lat, lon=raw.lon)
+        for alias in [entry.name, *raw.aliases]:
             table.by_alias[alias] = entry
             if alias.startswith("the "):
                 table.by_alias.setdefault("The " + alias[4:], entry)
-    nouns = data.get("product_nouns")
-    if nouns:
-        table.product_nouns = table.product_nouns | {str(n).lower() for n in nouns}
+    if data.product_nouns:
+        table.product_nouns = table.product_nouns | {n.lower() for n in data.product_nouns}
 
 
 @lru_cache(maxsize=8)

@@ -5,42 +5,26 @@ from __future__ import annotations
 import re
 
 from ...models import Amount
+from ..normalise.patterns import alternation
+from .wordlists import wordlists
 
-_CURRENCY_PREFIX = {
-    "US$": "USD", "U.S.$": "USD", "$": "USD", "S$": "SGD", "A$": "AUD", "AU$": "AUD",
-    "C$": "CAD", "CA$": "CAD", "HK$": "HKD", "NZ$": "NZD", "R$": "BRL", "NT$": "TWD",
-    "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "₽": "RUB", "₩": "KRW", "₴": "UAH",
-    "Rs": "INR", "Rs.": "INR", "USD": "USD", "EUR": "EUR", "GBP": "GBP", "JPY": "JPY",
-    "CHF": "CHF", "CNY": "CNY", "INR": "INR", "AUD": "AUD", "CAD": "CAD", "SGD": "SGD",
-}
-_CURRENCY_WORD = {
-    "dollars": "USD", "dollar": "USD", "euros": "EUR", "euro": "EUR", "pounds": "GBP",
-    "yen": "JPY", "yuan": "CNY", "rupees": "INR", "roubles": "RUB", "rubles": "RUB",
-    "hryvnias": "UAH", "francs": "CHF",
-}
-_SCALE = {
-    "thousand": 1e3, "k": 1e3, "million": 1e6, "mn": 1e6, "m": 1e6, "mln": 1e6,
-    "billion": 1e9, "bn": 1e9, "b": 1e9, "trillion": 1e12, "tn": 1e12, "trn": 1e12,
-}
+_WORDS = wordlists()
+_SCALE = _WORDS.scales
+_SCALE_WORDS = alternation([w for w in _SCALE if len(w) > 3])  # spelled out: "million"
 _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
-_SCALE_RE = r"thousand|million|billion|trillion|mln|mn|bn|trn|tn|k|m|b"
-_PREFIX_RE = "|".join(re.escape(p) for p in sorted(_CURRENCY_PREFIX, key=len, reverse=True))
 _MONEY_PREFIXED = re.compile(
-    rf"(?<![\w$])(?P<cur>{_PREFIX_RE})\s?(?P<num>{_NUM})(?:\s?(?P<scale>{_SCALE_RE})\b)?"
+    rf"(?<![\w$])(?P<cur>{alternation(_WORDS.currency_prefixes)})\s?(?P<num>{_NUM})"
+    rf"(?:\s?(?P<scale>{alternation(_SCALE)})\b)?"
 )
 _MONEY_WORD = re.compile(
-    rf"(?<![\w$.,])(?P<num>{_NUM})(?:\s?(?P<scale>thousand|million|billion|trillion)\b)?\s+"
-    rf"(?:(?:US|U\.S\.|Australian|Canadian|Singapore|Hong Kong)\s+)?(?P<word>{'|'.join(_CURRENCY_WORD)})\b"
+    rf"(?<![\w$.,])(?P<num>{_NUM})(?:\s?(?P<scale>{_SCALE_WORDS})\b)?\s+"
+    rf"(?:(?:{alternation(_WORDS.currency_qualifiers)})\s+)?(?P<cur>{alternation(_WORDS.currency_words)})\b"
 )
 _COUNT = re.compile(
-    rf"(?<![\w$€£¥.,:/-])(?P<num>{_NUM})(?:\s(?P<scale>thousand|million|billion)\b)?\s+"
-    r"(?P<unit>[a-z][a-z-]+s|people|children|men|women|personnel|staff|police)\b"
+    rf"(?<![\w$€£¥.,:/-])(?P<num>{_NUM})(?:\s(?P<scale>{_SCALE_WORDS})\b)?\s+"
+    rf"(?P<unit>[a-z][a-z-]+s|{alternation(_WORDS.count_units)})\b"
 )
-_NOT_COUNTED = frozenset(
-    """years months weeks days hours minutes seconds decades centuries times percent pts
-    points per of ms mins hrs yrs kms miles metres meters feet inches pounds dollars euros
-    degrees kilometres kilometers""".split()
-)
+_NOT_COUNTED = frozenset(_WORDS.not_counted)
 
 
 def _number(text: str) -> float:
@@ -51,22 +35,17 @@ def find_amounts(body: str) -> list[Amount]:
     """Money first; then counts that do not overlap money ('1,200 casualties')."""
     found: list[Amount] = []
     taken: list[tuple[int, int]] = []
-    for m in _MONEY_PREFIXED.finditer(body):
-        scale = _SCALE.get((m.group("scale") or "").lower(), 1.0)
-        found.append(Amount(
-            text=m.group(0), value=_number(m.group("num")) * scale, kind="money",
-            currency=_CURRENCY_PREFIX[m.group("cur")], offset=m.span(),
-        ))
-        taken.append(m.span())
-    for m in _MONEY_WORD.finditer(body):
-        if _overlaps(m.span(), taken):
-            continue
-        scale = _SCALE.get((m.group("scale") or "").lower(), 1.0)
-        found.append(Amount(
-            text=m.group(0), value=_number(m.group("num")) * scale, kind="money",
-            currency=_CURRENCY_WORD[m.group("word")], offset=m.span(),
-        ))
-        taken.append(m.span())
+    for pattern, currencies in ((_MONEY_PREFIXED, _WORDS.currency_prefixes),
+                                (_MONEY_WORD, _WORDS.currency_words)):
+        for m in pattern.finditer(body):
+            if _overlaps(m.span(), taken):
+                continue
+            scale = _SCALE.get((m.group("scale") or "").lower(), 1.0)
+            found.append(Amount(
+                text=m.group(0), value=_number(m.group("num")) * scale, kind="money",
+                currency=currencies[m.group("cur")], offset=m.span(),
+            ))
+            taken.append(m.span())
     for m in _COUNT.finditer(body):
         unit = m.group("unit")
         if unit in _NOT_COUNTED or _overlaps(m.span(), taken):

@@ -12,25 +12,21 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 
-TITLES = frozenset(
-    """mr mrs ms miss dr prof sir dame lord lady president vice-president prime minister
-    chancellor secretary general gov governor sen senator rep representative gen lt col capt
-    adm sgt king queen prince princess pope rev father sheikh premier mayor judge justice
-    ambassador minister foreign defense defence finance deputy former first state chief
-    ukrainian russian us u.s. american british french german chinese czech attorney speaker
-    coach manager ceo chairman chairwoman chair director spokesman spokeswoman spokesperson
-    leader commander officer official""".split()
-)
+from .wordlists import wordlists
+
+_WORDS = wordlists()
+# Words before a name that are not part of it: titles, nationalities, offices (wordlists.yaml)
+TITLES = frozenset([*_WORDS.titles, *_WORDS.nationalities, *_WORDS.offices])
 _POSSESSIVE = re.compile(r"(?:['’]s|['’])$")
 _EDGE_PUNCT = re.compile(r"^[\W_]+|[^\w.]+$")
 _LEADING_S = re.compile(r"^s\s+")  # the tail of a possessive the model split: "city’s Hoa Lo"
-SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
+SUFFIXES = frozenset(_WORDS.name_suffixes)
 _STRAY_QUOTES = re.compile(r"[\"“”]")
 _LEADING_ARTICLE = re.compile(r"^(?:the|The|a|A|an|An)\s+")
 _NON_LETTER = re.compile(r"[^a-z]")
 _VARIANT_ENDING = re.compile(r"(?:iy|yy|ij|ii|yi|i)$")
 _DOUBLED = re.compile(r"(.)\1+")
-_ACRONYM_SKIP = frozenset("of the and for on in de du la des".split())
+_ACRONYM_SKIP = frozenset(_WORDS.acronym_skip)
 
 
 def clean_surface(text: str) -> str:
@@ -55,7 +51,7 @@ def strip_titles(name: str) -> str:
     return " ".join(words)
 
 
-def fold(word: str) -> str:
+def spelling_key(word: str) -> str:
     """A spelling-insensitive key: accents, case, doubled letters, -iy/-yy/-i endings folded."""
     plain = unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode().lower()
     plain = _NON_LETTER.sub("", plain)
@@ -104,7 +100,7 @@ def cluster_persons(names: list[str]) -> tuple[list[PersonCluster], list[int]]:
         if len(words) < 2:
             singles.append(i)
             continue
-        key = (fold(words[0]), fold(words[-1]))
+        key = (spelling_key(words[0]), spelling_key(words[-1]))
         index = by_full.get(key)
         if index is None:
             index = len(clusters)
@@ -119,7 +115,7 @@ def cluster_persons(names: list[str]) -> tuple[list[PersonCluster], list[int]]:
         if cluster.first:
             by_first.setdefault(cluster.first, []).append(index)
     for i in singles:
-        key = fold(_name_words(names[i])[-1])
+        key = spelling_key(_name_words(names[i])[-1])
         candidates = by_last.get(key) or by_first.get(key)
         if candidates:
             index = max(candidates, key=lambda c: sum(clusters[c].full_forms.values()))
@@ -148,6 +144,6 @@ def person_keys(names: list[str]) -> set[str]:
     for name in names:
         words = _name_words(name)
         if len(words) >= 2:
-            keys.add(fold(words[-1]))
-            keys.add(fold(name))
+            keys.add(spelling_key(words[-1]))
+            keys.add(spelling_key(name))
     return keys

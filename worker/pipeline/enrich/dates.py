@@ -18,20 +18,17 @@ from dateutil import parser as date_parser
 from dateutil.relativedelta import relativedelta, weekday
 
 from ...models import DateMention
+from ..normalise.patterns import MONTH
 
-_MONTH = (
-    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
-    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
-)
 _DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
 _YEAR = r"(?:1[89]|20)\d\d"
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _DATE = re.compile(
     rf"\b(?:"
     rf"(?P<iso>{_YEAR}-[01]\d-[0-3]\d)"
-    rf"|(?P<md>{_MONTH}\.?\s{_DAY}(?:,?\s{_YEAR})?)(?![\d:])"
-    rf"|(?P<dm>{_DAY}\s(?:of\s)?{_MONTH}\.?(?:,?\s{_YEAR})?)"
-    rf"|(?P<my>{_MONTH}\.?,?\s{_YEAR})"
+    rf"|(?P<md>{MONTH}\.?\s{_DAY}(?:,?\s{_YEAR})?)(?![\d:])"
+    rf"|(?P<dm>{_DAY}\s(?:of\s)?{MONTH}\.?(?:,?\s{_YEAR})?)"
+    rf"|(?P<my>{MONTH}\.?,?\s{_YEAR})"
     rf"|(?P<wd>(?:(?P<rel>last|next|this|earlier|on)\s)?(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day)"
     rf"|(?P<rd>yesterday|today|tomorrow)"
     rf")\b",

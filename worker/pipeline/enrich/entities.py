@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from ...models import Entities, Entity
 from .aliases import AliasTable
-from .canonical import TITLES, acronym, clean_surface, cluster_persons, fold, person_keys, strip_titles
+from .canonical import TITLES, acronym, clean_surface, cluster_persons, person_keys, spelling_key, strip_titles
 from .gazetteer import Gazetteer, NameHit
 from .nlp import Mention
 
@@ -104,14 +104,14 @@ def _repair(body: str, spans: list[_Span], aliases: AliasTable, gaz: Gazetteer) 
     for span in spans:  # 3. a known person's name is a person
         if span.kind != "person" and id(span) not in fixed and not gaz.resolve(span.text):
             stripped = strip_titles(span.text)
-            if fold(stripped) in keys:
+            if spelling_key(stripped) in keys:
                 span.kind = "person"
     for span in spans:  # 4. "Patriot missiles", "F-16s": products, not persons
         if span.kind == "person" and not span.text[0].isupper():
             span.kind = "none"  # "gaunt": no name starts in lower case
         elif span.kind == "person" and any(c.isdigit() for c in span.text):
             span.kind = "product"
-        elif span.kind == "person" and " " not in span.text and fold(span.text) not in keys:
+        elif span.kind == "person" and " " not in span.text and spelling_key(span.text) not in keys:
             nxt = _NEXT_WORD.match(body, span.end)
             if nxt and nxt.group(1) in aliases.product_nouns:
                 span.kind = "product"

@@ -16,9 +16,13 @@ from pathlib import Path
 
 import yake
 
+from ..normalise.patterns import month_words
 from .canonical import TITLES
+from .wordlists import wordlists
 
-TITLE_WORDS = TITLES - {"defense", "defence", "finance", "state", "foreign"}
+_WORDS = wordlists()
+# A title is no keyword; an office's word may be part of one ("state media")
+TITLE_WORDS = TITLES - set(_WORDS.offices)
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'’-]*[A-Za-z]|[A-Za-z]|[^\sA-Za-z]+")
 _SENTENCE = re.compile(r"[^.!?\n;:\"“”()]+")
@@ -29,12 +33,8 @@ MAX_WORDS = 3
 def stopwords() -> frozenset[str]:
     path = Path(yake.__file__).parent / "core" / "StopwordsList" / "stopwords_en.txt"
     words = path.read_text(encoding="utf-8", errors="ignore").split()
-    calendar = (
-        "jan feb mar apr jun jul aug sep sept oct nov dec january february march april may june july "
-        "august september october november december monday tuesday wednesday thursday friday "
-        "saturday sunday today yesterday tomorrow week year month"
-    ).split()
-    return frozenset(w.lower() for w in words) | {"said", "says", "also", "would", "could", "told", *calendar}
+    calendar = [w.lower() for w in month_words()] + _WORDS.calendar_words
+    return frozenset(w.lower() for w in words) | {*_WORDS.stopwords, *calendar}
 
 
 def keywords(body: str, top: int = 10) -> list[str]:

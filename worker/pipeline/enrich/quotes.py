@@ -17,14 +17,11 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 
 from ...models import Quote
+from ..normalise.patterns import alternation
+from .wordlists import wordlists
 
-_VERBS = (
-    r"(?:said|says|told|tells|added|adds|stated|wrote|writes|posted|asked|asks|explained|explains|"
-    r"noted|notes|insisted|warned|continued|declared|tweeted|remarked|replied|argued|claimed|"
-    r"recalled|recalls|stressed|emphasized|emphasised|acknowledged|admitted|announced|concluded|"
-    r"conceded|comments|commented|observed|observes|testified|urged|joked|quipped|predicted|"
-    r"responded|suggested|cautioned|complained|confirmed|boasted|mused|reported|chimed in)"
-)
+_WORDS = wordlists()
+_VERBS = f"(?:{alternation(_WORDS.speech_verbs)})"
 # Up to six capitalised words on one line ("White House Press Secretary Stephanie Grisham"); a
 # full stop only after a title, an initial or an abbreviation ("Mr. Smith", "J. Biden",
 # "U.S. Attorney"), so "on Wednesday. He said" is not one.
@@ -47,7 +44,7 @@ _BEFORE = re.compile(
 _NARRATED = re.compile(rf"(?P<name>{_NAME}){_APPOSITION}\s+(?:\w+ly\s+)?{_VERBS}\b")  # "Mr Zelensky said ..."
 # Reported speech carrying a quoted phrase: 'He added that Kyiv was "ready to buy ..."'.
 # Verbs that frame someone's words as a description ('Trump described it as "..."') count too.
-_DESCRIBING = r"(?:described|describes|called|calls|branded|brands|dubbed|labell?ed|characteri[sz]ed)"
+_DESCRIBING = f"(?:{alternation(_WORDS.describing_verbs)})"
 _REPORTING = re.compile(
     rf"(?:\b(?P<pron>{_PRONOUN})|(?P<name>{_NAME}){_APPOSITION})\s+(?:\w+ly\s+)?(?:{_VERBS}|{_DESCRIBING})\b"
 )
@@ -62,10 +59,7 @@ _QUOTE = re.compile(
     r"|\"([^\"\n]+)(?=\n\s*\")"
     r"|“([^“”\n]+)(?=\n\s*“)"
 )
-_NOT_NAMES = frozenset(
-    "When If As After Before While But And Then So Asked It They We I You He She This That There"
-    " The A An In On At".split()
-)
+_NOT_NAMES = frozenset(_WORDS.not_names)  # sentence openers, not a speaker's name
 _MIN_WORDS_UNATTRIBUTED = 6
 _MIN_WORDS = 2
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import lru_cache
 
 from ...errors import BadInput
@@ -19,6 +18,7 @@ from ...models import Article, Document
 from . import credits
 from .language import detect_language
 from .dates import FoundDate, choose_published, date_line, iso_date, parse_date
+from .patterns import BYLINE_LABEL, NOT_A_PERSON
 from .rules import Rules, load_rules
 from .text import clean_text, strip_markdown
 
@@ -125,7 +125,7 @@ def _title_without_site(title: str | None, site: str | None) -> str | None:
         return head.strip()
     for dash in (" - ", " – ", " — "):
         head, sep, tail = title.rpartition(dash)
-        if sep and site and len(head) >= 15 and _key(tail) and _key(tail) in _key(site):
+        if sep and site and len(head) >= 15 and _heading_key(tail) and _heading_key(tail) in _heading_key(site):
             return head.strip()
     return title
 
@@ -232,17 +232,17 @@ def _drop_repeated(paras: list[_Para], heading: str | None, rule: str) -> None:
     body the format already titled, leaves the body; a restatement further down stays."""
     if not heading:
         return
-    key = _key(heading)
+    key = _heading_key(heading)
     for p in paras[:TOP_WINDOW]:
         if p.kind != "prose":
             continue
-        if abs(len(p.text) - len(heading)) < 20 and _key(p.text) == key:
+        if abs(len(p.text) - len(heading)) < 20 and _heading_key(p.text) == key:
             p.kind, p.rule = "boilerplate", rule
         else:
             return
 
 
-def _key(text: str) -> str:
+def _heading_key(text: str) -> str:
     return " ".join(_WORD.findall(text.casefold()))
 
 
@@ -308,11 +308,11 @@ def _is_link_text(text: str) -> bool:
 def _drop_repeated_at_body_start(paras: list[_Para], start: int, title: str | None,
                                  subtitle: str | None) -> None:
     """The body does not open by repeating the headline or standfirst."""
-    headings = {_key(h) for h in (title, subtitle) if h}
+    headings = {_heading_key(h) for h in (title, subtitle) if h}
     for p in paras[start:]:
         if p.kind != "prose":
             continue
-        if _key(p.text) not in headings:
+        if _heading_key(p.text) not in headings:
             return
         p.kind, p.rule = "boilerplate", "repeated_title"
 
@@ -366,7 +366,7 @@ def _authors(given: list[str], rules: Rules, found: _Found) -> list[str]:
     agency, 'JILL LAWLESS Associated Press', is both) and the bylines'."""
     authors: list[str] = []
     for name in given:
-        name = _BY.sub("", " ".join(name.split()))
+        name = BYLINE_LABEL.sub("", " ".join(name.split()))
         if line := credits.agency_line(name, rules):
             found.credits.add_agency(line[0])
             found.credits.dateline = found.credits.dateline or line[1]
@@ -375,7 +375,7 @@ def _authors(given: list[str], rules: Rules, found: _Found) -> list[str]:
         if m and (agency := rules.agency(m.group("agency"))):
             found.credits.add_agency(agency)
             name = m.group("name")
-        if _NOT_A_PERSON.search(name):  # "AP National Security Writer", "NJ Advance Media"
+        if NOT_A_PERSON.search(name):  # "AP National Security Writer", "NJ Advance Media"
             for agency in credits.agencies_named(name, rules):
                 found.credits.add_agency(agency)
             continue
@@ -383,13 +383,6 @@ def _authors(given: list[str], rules: Rules, found: _Found) -> list[str]:
         if name and name not in authors:
             authors.append(name)
     return authors + [a for a in found.credits.authors if a not in authors]
-
-
-_BY = re.compile(r"^by\s+", re.IGNORECASE)
-# A metadata "author" that is a role, a desk or a publisher, not a person.
-_NOT_A_PERSON = re.compile(
-    r"\b(?:writers?|reporters?|correspondents?|editors?|editorial|staff|desk|team|newsroom|media|"
-    r"news|press|wire|service|board|contributors?)$", re.IGNORECASE)
 
 
 @lru_cache(maxsize=4)
@@ -402,10 +395,3 @@ def _name_case(name: str) -> str:
     if not name.isupper():
         return name
     return re.sub(r"[^\W\d_]+", lambda m: m.group().capitalize(), name)
-
-
-def parse_published(value: str, rules: Rules | None = None) -> datetime | None:
-    """A date string from any source, read as ``normalise`` reads it (for callers and tests)."""
-    rules = rules or load_rules()
-    parsed = iso_date(value) or parse_date(value, rules.timezones)
-    return parsed[0] if parsed else None

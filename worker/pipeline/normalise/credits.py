@@ -2,7 +2,8 @@
 
 These are news conventions, so they are written here by hand: "KYIV –", "KYIV, Jan 16
 (Reuters) -", "WASHINGTON (AP) —", a "Reuters KYIV" line, a closing "REUTERS", "By Jane Doe and
-John Roe", "(Reporting by ...; Editing by ...)". The agency list itself is data (the rules).
+John Roe", "(Reporting by ...; Editing by ...)". The agency list is data (the rules), and so
+are the words these shapes share with other stages (``lexicon.yaml``, via ``patterns``).
 """
 
 from __future__ import annotations
@@ -11,17 +12,14 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from .patterns import BYLINE_LABEL, MONTH, NAME_PARTICLES, NOT_PLACES, ROLE_SUFFIX
 from .rules import Rules
 
 _DASH = r"(?:--|[-–—:])"
 _CAPS_PLACE = r"[A-Z][A-Z.'’]+(?:[ -][A-Z][A-Z.'’]+){0,3}"
 _TITLE_PLACE = r"[A-Z][\w.'’]+(?:[ -][A-Z][\w.'’]+){0,3}"
 _REGION = r"[A-Z][\w.]+(?: [A-Z][\w.]+)?"
-_SHORT_DATE = (r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2}"
-               r"(?:,?\s+\d{4})?")
-_NOT_PLACES = frozenset({"BREAKING", "UPDATE", "UPDATED", "EXCLUSIVE", "ANALYSIS", "OPINION",
-                         "WATCH", "VIDEO", "PHOTOS", "LIVE", "NOTE", "EDITOR'S NOTE", "FILE",
-                         "I", "A", "Q", "UPDATE 1", "URGENT", "FACTBOX", "EXPLAINER"})
+_SHORT_DATE = rf"{MONTH}\.?\s+\d{{1,2}}(?:,?\s+\d{{4}})?"
 
 
 @dataclass
@@ -46,7 +44,6 @@ class _Patterns:
     dateline: re.Pattern[str]
     agency_line: re.Pattern[str]
     trailing_credit: re.Pattern[str]
-    byline: re.Pattern[str]
     reporting: re.Pattern[str]
 
 
@@ -69,10 +66,6 @@ def _patterns(agency_pattern: str) -> _Patterns:
         trailing_credit=re.compile(
             rf"(?:(?<=[.!?\"”’)])\s+|\s*[-–—]\s*|\s*\()(?P<agencies>(?:{agency})(?:(?:\s*(?:,|/|and|&)\s*|\s+)(?:{agency}))*)\)?\.?$"
         ),
-        byline=re.compile(
-            r"^(?i:by|written by|words by|story by|reported by)[:\s]+(?P<names>[A-Z][^|]{1,150}?)"
-            r"\s*(?:\|.*)?$"
-        ),
         reporting=re.compile(
             r"(?:^|[;(]\s*)(?:additional )?(?:reporting|writing|written|compiled) by\s+"
             r"(?P<names>[^;()]+)",
@@ -87,7 +80,7 @@ def find_dateline(paragraph: str, rules: Rules) -> tuple[str, str | None] | None
     if not m:
         return None
     place = m.group("caps") or m.group("title")
-    if not place or place.upper() in _NOT_PLACES or len(place) < 2:
+    if not place or place.upper() in NOT_PLACES or len(place) < 2:
         return None
     agency = rules.agency(m.group("agency")) if m.group("agency") else None
     if m.group("title") and not agency:
@@ -135,7 +128,6 @@ class CreditLine:
     dates: list[str]
 
 
-_BY = re.compile(r"^(?i:by|written by|words by|story by|reported by|author|authors)\b\s*:?\s*")
 _SEPARATOR = re.compile(r"[|•·]|\s[/–—-]\s")
 _PARTS = re.compile(r"\s*(?:[|•·]|\s/\s|\s[-–—]\s)\s*")
 _READ_TIME = re.compile(r"(?i:\d+\s*(?:-\s*)?min(?:ute)?s?(?:\s+read)?|updated|published)")
@@ -155,7 +147,7 @@ def byline(paragraph: str, rules: Rules) -> CreditLine | None:
     """
     if len(paragraph) > 160:
         return None
-    m = _BY.match(paragraph)
+    m = BYLINE_LABEL.match(paragraph)
     if m is None and not _SEPARATOR.search(paragraph):
         return None  # neither "By" nor parts: not a byline (the common case, so checked first)
     text, by = paragraph, False
@@ -177,7 +169,7 @@ def byline(paragraph: str, rules: Rules) -> CreditLine | None:
                 continue
         if _READ_TIME.fullmatch(part):
             continue
-        if _ROLE_SUFFIX.fullmatch(part):
+        if ROLE_SUFFIX.fullmatch(part):
             roles = True  # "Staff Writer": what a byline says beside a name
             continue
         if _DATE_PART.search(part):
@@ -213,9 +205,6 @@ def agencies_named(text: str, rules: Rules) -> list[str]:
 
 _NAME_LIST = re.compile(r"\s*(?:,|;|&|\band\b)\s*")
 _PLACE_SUFFIX = re.compile(r"\s+(?:in|from)\s+[A-Z][\w .'-]*$")
-# "Reuters staff", "Jane Doe, Senior Correspondent": the role is not part of the name
-_ROLE_SUFFIX = re.compile(r"\s*\b(?:(?:senior |chief |staff |special )?(?:staff|writers?|reporters?|"
-                          r"correspondents?|editors?|bureau|desk|contributors?))$", re.IGNORECASE)
 
 
 def split_names(text: str, rules: Rules, *, strict: bool = False) -> tuple[list[str], list[str]] | None:
@@ -224,7 +213,7 @@ def split_names(text: str, rules: Rules, *, strict: bool = False) -> tuple[list[
     authors: list[str] = []
     agencies: list[str] = []
     for part in _NAME_LIST.split(text.strip(" .)")):
-        part = _ROLE_SUFFIX.sub("", _PLACE_SUFFIX.sub("", part)).strip()
+        part = ROLE_SUFFIX.sub("", _PLACE_SUFFIX.sub("", part)).strip()
         if not part:
             continue
         if agency := rules.agency(part):
@@ -238,7 +227,4 @@ def split_names(text: str, rules: Rules, *, strict: bool = False) -> tuple[list[
 
 def _looks_like_name(text: str) -> bool:
     words = text.split()
-    return 1 <= len(words) <= 5 and all(w[0].isupper() or w.lower() in _NAME_PARTICLES for w in words)
-
-
-_NAME_PARTICLES = frozenset({"de", "da", "del", "der", "van", "von", "la", "le", "bin", "al", "el", "du"})
+    return 1 <= len(words) <= 5 and all(w[0].isupper() or w.lower() in NAME_PARTICLES for w in words)

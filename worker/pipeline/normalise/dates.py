@@ -14,10 +14,11 @@ from typing import Literal
 
 from dateutil import parser as date_parser
 
+from .patterns import MONTH
+
 Label = Literal["header", "metadata", "published", "plain", "updated"]
 
-_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-          r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+_MONTH = rf"{MONTH}\.?"
 _DATE_SHAPE = re.compile(
     rf"\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+(?:19|20)\d\d\b"  # June 25, 2025
     rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+(?:19|20)\d\d\b"  # 25 June 2025
@@ -38,7 +39,6 @@ _LABELLED_PARTS = re.compile(
     r"\s*[|•·]\s*(?=(?:first published|published|posted|last updated|updated|modified)\b)", re.IGNORECASE)
 _MERIDIEM = re.compile(r"\b([ap])\.m\.?", re.IGNORECASE)
 _WEEKDAY = re.compile(r"\b(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s*", re.IGNORECASE)
-_TZ_WORD = re.compile(r"\b([A-Z]{1,5})\b")
 MAX_DATE_LINE = 90
 RANK: dict[str, int] = {"header": 0, "metadata": 0, "published": 0, "plain": 1, "updated": 2}
 

@@ -1,9 +1,9 @@
-"""The normaliser's rules as data: boilerplate patterns, wire agencies and time zones.
+"""Line rules as data: boilerplate patterns, an HTML page's chrome, wire agencies, time zones.
 
 The built-in rules live in ``boilerplate.yaml`` beside this module; a user's file
-(``INGEST_BOILERPLATE_FILE``) of the same shape adds to them. Rules are compiled once per
-process into a few combined regular expressions, so checking a line costs one match, not one
-per rule.
+(``INGEST_BOILERPLATE_FILE``) of the same shape adds to them, to the normaliser's line rules and
+to the HTML extractor's chrome rules alike. Rules are compiled once per process into a few
+combined regular expressions, so checking a line costs one match, not one per rule.
 """
 
 from __future__ import annotations
@@ -43,6 +43,11 @@ class LineRule(BaseModel):
     where: Where = "anywhere"
     marks_top: bool = False
     case_sensitive: bool = False
+    max_words: int | None = Field(
+        default=None, ge=1,
+        description="Tried only on lines of at most this many words (a prompt is a short line; "
+        "an article that discusses newsletters keeps its paragraphs).",
+    )
 
 
 class RuleFile(BaseModel):
@@ -51,6 +56,7 @@ class RuleFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     lines: list[LineRule] = Field(default_factory=list)
+    html_chrome: list[LineRule] = Field(default_factory=list)
     tail_markers: list[str] = Field(default_factory=list)
     agencies: dict[str, list[str]] = Field(default_factory=dict)
     timezones: dict[str, str] = Field(default_factory=dict)
@@ -65,21 +71,27 @@ class Match:
     marks_top: bool
 
 
+_WORD = re.compile(r"\w+")
+
+
 @dataclass(frozen=True)
-class Rules:
-    """Compiled rules: ``line_match`` answers "is this whole line boilerplate, and by which rule"."""
+class LineRules:
+    """One set of line rules, compiled: ``match`` answers "is this line boilerplate, and by
+    which rule". Rules sharing mode, case, hints and word limit are tried as one alternation."""
 
-    _combined: tuple[tuple[Mode, re.Pattern[str] | None, re.Pattern[str]], ...]
+    _combined: tuple[tuple[Mode, re.Pattern[str] | None, int | None, re.Pattern[str]], ...]
     _by_group: dict[str, LineRule]
-    tail_marker: re.Pattern[str]
-    agencies: dict[str, str]
-    agency_pattern: str
-    timezones: dict[str, tzinfo]
 
-    def line_match(self, line: str) -> Match | None:
-        for mode, hints, pattern in self._combined:
+    def match(self, line: str) -> Match | None:
+        words = -1  # counted once, only when a rule with a word limit is tried
+        for mode, hints, max_words, pattern in self._combined:
             if hints is not None and not hints.search(line):
                 continue
+            if max_words is not None:
+                if words < 0:
+                    words = len(_WORD.findall(line))
+                if words > max_words:
+                    continue
             if mode == "line":
                 m = pattern.fullmatch(line)
             elif mode == "ends":
@@ -90,6 +102,27 @@ class Rules:
                 rule = self._by_group[m.lastgroup or ""]
                 return Match(rule.name, rule.where, rule.marks_top)
         return None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(rule.name for rule in self._by_group.values())
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Compiled rules: the normaliser's ``lines``, the HTML extractor's ``html_chrome``, the tail
+    marker, the wire agencies and the time zones."""
+
+    lines: LineRules
+    html_chrome: LineRules
+    tail_marker: re.Pattern[str]
+    agencies: dict[str, str]
+    agency_pattern: str
+    timezones: dict[str, tzinfo]
+
+    def line_match(self, line: str) -> Match | None:
+        """Whether a whole paragraph is boilerplate, and by which rule."""
+        return self.lines.match(line)
 
     def agency(self, name: str) -> str | None:
         """The canonical name of a wire agency credit ('REUTERS' -> 'Reuters'), else None."""
@@ -102,7 +135,7 @@ def load_rule_file(path: Path) -> RuleFile:
     except (OSError, yaml.YAMLError) as exc:
         raise ValueError(f"cannot read boilerplate rules from {path}: {exc}") from None
     rule_file = RuleFile.model_validate(data)
-    for rule in rule_file.lines:
+    for rule in [*rule_file.lines, *rule_file.html_chrome]:
         try:
             re.compile(rule.pattern)
         except re.error as exc:
@@ -119,21 +152,26 @@ def load_rules(extra_file: Path | None = None) -> Rules:
     return compile_rules(files)
 
 
-def compile_rules(files: list[RuleFile]) -> Rules:
-    lines = [rule for f in files for rule in f.lines]
-    by_group = {f"r{i}": rule for i, rule in enumerate(lines)}
-    combined: list[tuple[Mode, re.Pattern[str] | None, re.Pattern[str]]] = []
-    # Rules sharing mode, case and hints are tried as one alternation.
-    groups: dict[tuple[Mode, bool, tuple[str, ...]], list[str]] = {}
+def compile_line_rules(rules: list[LineRule]) -> LineRules:
+    by_group = {f"r{i}": rule for i, rule in enumerate(rules)}
+    combined: list[tuple[Mode, re.Pattern[str] | None, int | None, re.Pattern[str]]] = []
+    groups: dict[tuple[Mode, bool, tuple[str, ...], int | None], list[str]] = {}
     for g, r in by_group.items():
-        groups.setdefault((r.match, r.case_sensitive, tuple(r.hints)), []).append(
+        groups.setdefault((r.match, r.case_sensitive, tuple(r.hints), r.max_words), []).append(
             f"(?P<{g}>{r.pattern})")
-    for (mode, sensitive, hints), parts in sorted(groups.items(), key=lambda kv: len(kv[0][2])):
+    # Unfiltered groups first (hinted ones next, fewest hints first), then word-limited ones.
+    order = sorted(groups.items(), key=lambda kv: (kv[0][3] is not None, kv[0][3] or 0, len(kv[0][2])))
+    for (mode, sensitive, hints, max_words), parts in order:
         alternation = "|".join(parts)
         if mode == "ends":
             alternation = f"(?:{alternation})$"
         hint = re.compile("|".join(map(re.escape, hints))) if hints else None
-        combined.append((mode, hint, re.compile(alternation, 0 if sensitive else re.IGNORECASE)))
+        combined.append(
+            (mode, hint, max_words, re.compile(alternation, 0 if sensitive else re.IGNORECASE)))
+    return LineRules(_combined=tuple(combined), _by_group=by_group)
+
+
+def compile_rules(files: list[RuleFile]) -> Rules:
     tails = [t for f in files for t in f.tail_markers] or [r"(?!x)x"]
     agencies: dict[str, str] = {}
     for f in files:
@@ -144,8 +182,8 @@ def compile_rules(files: list[RuleFile]) -> Rules:
     spellings = sorted({s for f in files for c, ss in f.agencies.items() for s in [c, *ss]},
                        key=len, reverse=True)
     return Rules(
-        _combined=tuple(combined),
-        _by_group=by_group,
+        lines=compile_line_rules([rule for f in files for rule in f.lines]),
+        html_chrome=compile_line_rules([rule for f in files for rule in f.html_chrome]),
         tail_marker=re.compile("|".join(f"(?:{t})" for t in tails), re.IGNORECASE),
         agencies=agencies,
         agency_pattern="|".join(re.escape(s) for s in spellings),

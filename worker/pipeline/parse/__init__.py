@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 from ...errors import BadInput
 from ...models import Document, Format
+from ..normalise.rules import Rules
 from .html import extract_html
 
 _EXTENSIONS: dict[str, Format] = {
@@ -44,8 +45,11 @@ _JSON_FIELDS = {
 }
 
 
-def parse(data: bytes, name: str, *, max_decompressed_bytes: int) -> list[Document | BadInput]:
-    """Decode ``data`` (named ``name``) into documents.
+def parse(
+    data: bytes, name: str, *, max_decompressed_bytes: int, rules: Rules | None = None
+) -> list[Document | BadInput]:
+    """Decode ``data`` (named ``name``) into documents (``rules``: the line rules an HTML page's
+    chrome is read by; the built-in ones by default).
 
     Raises ``BadInput`` when the file as a whole cannot be read; a JSONL file's bad lines come
     back as ``BadInput`` items in place, so its good lines still become records.
@@ -63,11 +67,11 @@ def parse(data: bytes, name: str, *, max_decompressed_bytes: int) -> list[Docume
         raise BadInput("empty", f"the file holds no text (only white space, in {encoding})")
     fmt = sniff_format(text, extension_format(stem))
     if fmt == "html":
-        docs: list[Document | BadInput] = [parse_html(text)]
+        docs: list[Document | BadInput] = [parse_html(text, rules)]
     elif fmt == "json":
-        docs = [parse_json_object(_load_json(text), line=None)]
+        docs = [parse_json_object(_load_json(text), line=None, rules=rules)]
     elif fmt == "jsonl":
-        docs = list(parse_jsonl(text))
+        docs = list(parse_jsonl(text, rules))
     else:
         docs = [Document(text=text, format=fmt, encoding=encoding)]
     return [
@@ -190,7 +194,7 @@ def _load_json(text: str) -> dict:
     return value
 
 
-def parse_jsonl(text: str) -> Iterator[Document | BadInput]:
+def parse_jsonl(text: str, rules: Rules | None = None) -> Iterator[Document | BadInput]:
     """One document per non-empty line; a bad line gives a ``BadInput`` naming its line."""
     for number, line in enumerate(text.splitlines(), start=1):
         if line.strip():
@@ -206,12 +210,12 @@ def parse_jsonl(text: str) -> Iterator[Document | BadInput]:
                 yield BadInput("bad_json", f"line {number}: not a JSON object", line=number)
                 continue
             try:
-                yield parse_json_object(obj, line=number)
+                yield parse_json_object(obj, line=number, rules=rules)
             except BadInput as exc:
                 yield BadInput(exc.kind, f"line {number}: {exc.message}", line=number)
 
 
-def parse_json_object(obj: dict, *, line: int | None) -> Document:
+def parse_json_object(obj: dict, *, line: int | None, rules: Rules | None = None) -> Document:
     """Map common scraper field names onto a document."""
     fields = {key: _first(obj, names) for key, names in _JSON_FIELDS.items()}
     text = fields.pop("text")
@@ -219,7 +223,7 @@ def parse_json_object(obj: dict, *, line: int | None) -> Document:
         raise BadInput("no_text", "the JSON record has no article text (text/body/content)")
     fmt: Format = "html" if _HTML_START.match(text[:512].encode()) else "json"
     if fmt == "html":
-        doc = parse_html(text)
+        doc = parse_html(text, rules)
         text = doc.text
     authors = fields.pop("authors")
     if isinstance(authors, (str, dict)):
@@ -249,6 +253,6 @@ def _first(obj: dict, names: tuple[str, ...]):
     return None
 
 
-def parse_html(html: str) -> Document:
+def parse_html(html: str, rules: Rules | None = None) -> Document:
     """Main text and metadata of an HTML page (see ``html.py``)."""
-    return extract_html(html)
+    return extract_html(html, rules)

@@ -6,7 +6,7 @@ the headline repeated as the first line). ``favor_precision`` removes most of th
 some real text; the rules mend what it drops or lets through.
 
 The page is parsed once (by trafilatura's loader) and its metadata read once, from the page as
-it came. Then, each rule named as in ``RULES``, the tree rules edit the tree:
+it came. Then the tree steps (``TREE_STEPS``) edit the tree:
 
 * ``embeds``: embedded tweets and Instagram posts in a "social" container are let through;
 * ``hovercards``: mouse-over cards inside paragraphs are pruned (searched for only when the
@@ -19,10 +19,11 @@ it came. Then, each rule named as in ``RULES``, the tree rules edit the tree:
 the article is extracted with ``favor_precision`` in the fast mode (without trafilatura's
 comparison with readability and jusText, a third of its time), run again with the comparison
 only when it finds less than trafilatura's own minimum (250 characters), which is what the
-comparison is for; and the line rules clean the text:
+comparison is for; and the line steps (``LINE_STEPS``) clean the text:
 
 * ``links``: a line that is exactly one link's text is a teaser or a navigation item;
-* ``chrome``: whole lines that are page chrome (``_CHROME``, ``_PROMPT``, ``_CREDIT``);
+* ``chrome``: lines that are page chrome, by the ``html_chrome`` rules of ``boilerplate.yaml``
+  (which a user's ``INGEST_BOILERPLATE_FILE`` extends);
 * ``head``: the headline, a byline or a date stamp in the first lines (they are metadata).
 
 A second, balanced pass runs only when the precise one finds nothing. (Its lines used to be
@@ -31,7 +32,8 @@ merged in within the precise extent, for the text the precision mode drops; with
 costs less than one plain trafilatura call, whose default mode runs the comparison.
 
 Every rule was chosen by reading the pages trafilatura gets wrong and kept only when it lowered
-neither half (even and odd pages) of the benchmark; the benchmark leaves each out in turn.
+neither half (even and odd pages) of the benchmark; the benchmark leaves each out in turn (the
+steps of ``TREE_STEPS`` and ``LINE_STEPS``, and each chrome rule of the YAML).
 (``inline`` lowers the even half by 0.0001, one page whose truth leaves out an "Also: <link>"
 line; it is kept for the inline links it restores, which the tests hold.)
 """
@@ -40,71 +42,35 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import lxml.etree
 
 from ...errors import BadInput
 from ...models import Document
+from ..normalise.patterns import BYLINE_LABEL
+from ..normalise.rules import Rules, load_rules
 
 if TYPE_CHECKING:
     from trafilatura.settings import Document as Extraction
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
-# Whole lines that are page chrome, not article text. Each pattern is anchored to the whole line
-# (stripped of surrounding punctuation) so a body sentence that merely holds the same words stays.
-_CHROME = re.compile(
-    r"""^(?:
-      advertisements?|ad|sponsored(?:\s+content)?|story\s+continues\s+below(?:\s+advertisement)?
-    | (?:click|tap)\s+to\s+(?:tweet|share|enlarge|expand)
-    | share\s+(?:this|on\s+\w+)(?:\s+\w+)?|share|tweet|email|print|comments?|\d+\s+comments?
-    | (?:you\s+(?:may|might)\s+also\s+like|most\s+read(?:\s+in\s+[\w\s]{1,30})?
-       |related(?:\s+(?:articles?|stories|posts?|coverage|content|reading|links))?
-       |more\s+(?:on\s+this|from\s+[\w\s]{1,30})|read\s+(?:more|next)|see\s+more|don['’]?t\s+miss
-       |recommended(?:\s+for\s+you)?|trending(?:\s+now)?|popular\s+(?:now|stories))
-    | (?:related(?:\s+\w+)?|read\s+(?:more|also|next)|also\s+read|see\s+(?:more|also)|more
-       |don['’]?t\s+miss|watch|listen)\s*:.{0,200}
-    | filed\s+under\b.{0,80}|tags?\b\s*:.{0,200}|topics?\s*:.{0,200}
-    | source\s*:.{0,60}|additional\s+reporting\s+by\b.{0,80}
-    | (?:image|photo|picture)\s*(?:credit)?\s*:.{0,80}|(?:©|\(c\)|copyright\b).{0,120}
-    | (?:updated|published|posted)(?:\s+(?:at|on))?\s*:?\s*[\d/.:,\s]+(?:[ap]\.?m\.?)?(?:\s*\w{2,4})?
-    | (?:\d+\s+min(?:ute)?s?\s+read|reading\s+time\b.{0,30}|tempo\s+de\s+leitura\b.{0,30}
-       |lesezeit\b.{0,30}|temps\s+de\s+lecture\b.{0,30})
-    )$""",
-    re.I | re.X,
-)
-
-# Prompts addressed to the reader (newsletters, social follows, contact lines, paywall pitches):
-# judged on short lines only, so an article that discusses newsletters keeps its paragraphs.
-_PROMPT = re.compile(
-    r"""(?:
-      \b(?:sign\s+up|subscrib\w*)\b.{0,80}\b(?:newsletters?|inbox|updates)\b
-    | \bnewsletters?\b.{0,80}\b(?:sign\s+up|subscrib\w*|inbox|delivered)\b
-    | \bget\s+the\s+(?:latest|day['’]?s)\b.{0,60}\b(?:inbox|newsletter|delivered)\b
-    | \bfollow\s+(?:us|him|her|them|[\w'’]+(?:\s+[\w'’]+)?)\s+on\s+(?:twitter|facebook|instagram)\b
-    | \b(?:can|may)\s+be\s+reached\s+at\b
-    | \bif\s+you\s+(?:enjoyed|liked|value)\s+this\s+(?:article|story|post)\b
-    | \btell\s+us\s+what\s+you\s+think\b
-    | \b(?:click|tap)\s+here\s+to\s+(?:subscribe|sign\s+up)\b
-    )""",
-    re.I | re.X,
-)
-_PROMPT_MAX_WORDS = 80
-# A photo caption's credit: short lines only
-_CREDIT = re.compile(r"©|\b(?:photos?|images?|pictures?)\s*(?:by|credit)\b", re.I)
-_CREDIT_MAX_WORDS = 30
 # A share label glued to the end of a pull quote ("...business.Click To Tweet")
 _TRAILING_SHARE = re.compile(r"\s*\b(?:click|tap)\s+to\s+tweet\s*$", re.I)
 # WordPress-style shortcodes left in the text by a broken plugin: [button link=...]label[/button]
 _SHORTCODE = re.compile(r"\[[a-z_]+(?:\s+[a-z_]+=[^\]]*)+\]|\[/[a-z_]+\]", re.I)
 
 
-def extract_html(html: str) -> Document:
-    """Main text and metadata of an HTML page; ``BadInput("no_text")`` when it holds none."""
+def extract_html(html: str, rules: Rules | None = None) -> Document:
+    """Main text and metadata of an HTML page; ``BadInput("no_text")`` when it holds none.
+    ``rules`` (the built-in ones by default) give the chrome lines to leave out."""
     precise, broad, links = _passes(html)
     meta = precise if precise is not None else broad
-    text = _body(precise, broad, links, meta.title if meta is not None else None)
+    text = _body(precise, broad, links, meta.title if meta is not None else None,
+                 rules or load_rules())
     if meta is None or not text:
         raise BadInput("no_text", "the HTML page holds no article text")
     authors = [a.strip() for a in re.split(r";|\band\b", meta.author or "") if a.strip()]
@@ -122,8 +88,6 @@ def extract_html(html: str) -> Document:
     )
 
 
-RULES = ("embeds", "hovercards", "tails", "inline", "links", "chrome", "head")
-TREE_RULES = ("embeds", "hovercards", "tails", "inline")  # applied to the page before the passes
 _MIN_FALLBACK_WORDS = 15
 _HEAD_LINES = 3  # how far into the body the headline, byline and dateline are looked for
 # Hover cards (a person's photo, bio and latest headlines, shown on mouse-over) sit inside the
@@ -142,21 +106,20 @@ _EMBEDDED_POSTS = (
 _MIN_EXTRACTED_SIZE = 250
 _METADATA = ("title", "author", "url", "description", "sitename", "date", "language")
 _DATELINE = re.compile(r"\d{1,2}:\d{2}|\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d{2}-\d{2}")
-# "By Maria Ostrowski", "BY JOHN SMITH and ANA LIMA": capitalised words only, so that a first
-# sentence such as "By the end of the year, ..." is not taken for one
-_BYLINE = re.compile(r"^(?:By|BY|by)\s+[A-Z][\w.'’-]*(?:(?:\s+|\s*,\s*)(?:[A-Z][\w.'’-]*|and|&))*$")
+# The names after a byline's label ("By Maria Ostrowski", "BY JOHN SMITH and ANA LIMA"):
+# capitalised words only, so that a first sentence such as "By the end of the year, ..." is not
+# taken for one
+_BYLINE_NAMES = re.compile(r"[A-Z][\w.'’-]*(?:(?:\s+|\s*,\s*)(?:[A-Z][\w.'’-]*|and|&))*")
 _DATELINE_MAX_WORDS = 12
 
 
-def _passes(
-    html: str, skip: frozenset[str] = frozenset()
-) -> tuple[Extraction | None, Extraction | None, set[str]]:
+def _passes(html: str) -> tuple[Extraction | None, Extraction | None, set[str]]:
     """The precise and the broad trafilatura results (``None`` when empty; both carry the
-    page's metadata), and the page's link texts. ``skip`` names tree rules to leave out.
+    page's metadata), and the page's link texts.
 
     The page is parsed once, by trafilatura's own loader, and each pass is given the tree
     (``bare_extraction`` works on a copy of a tree it is given). The metadata is read once, from
-    the page as it came, before the rules edit the tree.
+    the page as it came, before the tree steps edit the tree.
     """
     tree = _parse(html)
     if tree is None:
@@ -166,15 +129,8 @@ def _passes(
         meta = _metadata(tree)
     except (TypeError, ValueError):  # what bare_extraction catches: then the text alone
         meta = _empty_metadata()
-    if "embeds" not in skip:
-        _unwrap_embeds(tree)
-    if "hovercards" not in skip and any(word in html for word in _HOVER_WORDS):
-        for element in _HOVER_CARDS(tree):
-            element.drop_tree()
-    if "tails" not in skip:
-        _drop_empty_elements(tree)
-    if "inline" not in skip:
-        _keep_inline_links(tree)
+    for step in TREE_STEPS.values():
+        step(tree, html)
     precise = _extract(tree, favor_precision=True, fast=True)
     if precise is None or len(precise.text) < _MIN_EXTRACTED_SIZE:
         # little or nothing found: what trafilatura's fallback (readability, jusText) is for
@@ -232,7 +188,7 @@ def _with_metadata(result: Extraction | None, meta: Extraction) -> Extraction | 
     return result
 
 
-def _keep_inline_links(tree: Any) -> None:
+def _keep_inline_links(tree: Any, html: str) -> None:
     """Keep links wrapped in ``<span class="link">`` inside a paragraph: the precision mode
     deletes elements of class "link", which cuts the link's words out of the sentence."""
     for span in tree.iter("span"):
@@ -241,22 +197,28 @@ def _keep_inline_links(tree: Any) -> None:
             span.set("class", " ".join(c for c in classes if c != "link"))
 
 
-def _unwrap_embeds(tree: Any) -> bool:
+def _unwrap_embeds(tree: Any, html: str) -> None:
     """Let embedded posts (tweets, Instagram posts) quoted in the article through.
 
     Pages wrap them in a container whose class says "social", which trafilatura discards as
-    share buttons; the quoted post is part of the story. Returns whether anything changed.
+    share buttons; the quoted post is part of the story.
     """
-    changed = False
     for post in tree.xpath(_EMBEDDED_POSTS):
         for container in post.iterancestors():
             if "social" in (container.get("class") or "").lower():
                 del container.attrib["class"]
-                changed = True
-    return changed
 
 
-def _drop_empty_elements(tree: Any) -> None:
+def _prune_hovercards(tree: Any, html: str) -> None:
+    """Drop mouse-over cards inside paragraphs but the link that shows each (searched for only
+    when the page's HTML holds one of their class words: the search over the whole tree is
+    costly)."""
+    if any(word in html for word in _HOVER_WORDS):
+        for element in _HOVER_CARDS(tree):
+            element.drop_tree()
+
+
+def _drop_empty_elements(tree: Any, html: str) -> None:
     """Drop empty elements, keeping the text that follows them.
 
     trafilatura's precision mode deletes empty elements together with the text after them, and
@@ -274,26 +236,45 @@ def _body(
     broad: Extraction | None,
     links: set[str],
     title: str | None,
-    skip: frozenset[str] = frozenset(),
+    rules: Rules,
 ) -> str:
-    """The body text from the two passes; ``skip`` names rules (of ``RULES``) to leave out, for
-    the benchmark's ablation."""
+    """The body text from the two passes, each line step of ``LINE_STEPS`` applied in turn."""
     if precise is None:
         # the precise pass found no article; the broad one falls back to the whole page's text,
         # so keep it only when it holds more than navigation (link texts) and form labels
-        lines = [line for line in _lines(broad) if _key(line) not in links]
-        if sum(len(_key(line).split()) for line in lines) < _MIN_FALLBACK_WORDS:
+        lines = [line for line in _lines(broad) if _compare_key(line) not in links]
+        if sum(len(_compare_key(line).split()) for line in lines) < _MIN_FALLBACK_WORDS:
             return ""
     else:
         lines = _lines(precise)
-    if "links" not in skip:
-        lines = [line for line in lines if _key(line) not in links]
-    if "chrome" not in skip:
-        lines = [line for line in lines if not _is_chrome(line)]
-    if "head" not in skip:
-        head = [line for line in lines[:_HEAD_LINES] if not _is_head(line, title or "")]
-        lines = head + lines[_HEAD_LINES:]
+    page = _Page(links, title or "", rules)
+    for step in LINE_STEPS.values():
+        lines = step(lines, page)
     return "\n".join(_plain(line) for line in lines).strip()
+
+
+@dataclass(frozen=True)
+class _Page:
+    """What the line steps know of the page besides its lines."""
+
+    links: set[str]
+    title: str
+    rules: Rules
+
+
+def _drop_links(lines: list[str], page: _Page) -> list[str]:
+    """A line that is exactly one link's text is a teaser or a navigation item."""
+    return [line for line in lines if _compare_key(line) not in page.links]
+
+
+def _drop_chrome(lines: list[str], page: _Page) -> list[str]:
+    return [line for line in lines if not _is_chrome(line, page.rules)]
+
+
+def _drop_head(lines: list[str], page: _Page) -> list[str]:
+    """The headline, a byline or a date stamp among the first lines (they are metadata)."""
+    head = [line for line in lines[:_HEAD_LINES] if not _is_head(line, page.title)]
+    return head + lines[_HEAD_LINES:]
 
 
 def _extract(html: Any, **options: Any) -> Extraction | None:
@@ -323,40 +304,36 @@ def _plain(line: str) -> str:
     return line.strip()
 
 
-def _key(text: str) -> str:
+def _compare_key(text: str) -> str:
     """Lower-case words only: how lines are compared."""
     return " ".join(_WORD.findall(_plain(text).lower()))
 
 
 def _link_texts(tree: Any) -> set[str]:
-    """The text of every link on the page, as ``_key`` gives it.
+    """The text of every link on the page, as ``_compare_key`` gives it.
 
     A line that is nothing but one link is a teaser or a navigation item. (trafilatura's own
     ``include_links`` would mark links in its output, but it mangles the text around some.)
     """
     texts = {a.text_content() for a in tree.iter("a")}
-    return {key for text in texts if (key := _key(text))}
+    return {key for text in texts if (key := _compare_key(text))}
 
 
-def _is_chrome(line: str) -> bool:
-    """Whether a whole line is page chrome rather than article text."""
-    plain = _plain(line)
-    core = plain.strip(" \t-–—•|:·>»«\"'“”‘’()[]")
-    if not core:
-        return True
-    if _CHROME.match(core):
-        return True
-    words = len(_WORD.findall(plain))
-    if words <= _CREDIT_MAX_WORDS and _CREDIT.search(plain):
-        return True
-    return words <= _PROMPT_MAX_WORDS and bool(_PROMPT.search(plain))
+def _is_chrome(line: str, rules: Rules) -> bool:
+    """Whether a line is page chrome rather than article text: nothing but punctuation, or a
+    line an ``html_chrome`` rule matches once its surrounding punctuation is stripped."""
+    core = _plain(line).strip(_EDGE_PUNCTUATION)
+    return not core or rules.html_chrome.match(core) is not None
+
+
+_EDGE_PUNCTUATION = " \t-–—•|:·>»«\"'“”‘’()[]"
 
 
 def _is_head(line: str, title: str) -> bool:
     """Whether a line near the top is the headline again, a byline or a date stamp: the ground
     truth of article text leaves them out, and the metadata fields carry them."""
     plain = _plain(line)
-    if _BYLINE.match(plain):
+    if (label := BYLINE_LABEL.match(plain)) and _BYLINE_NAMES.fullmatch(plain, label.end()):
         return True
     if (
         len(_WORD.findall(plain)) <= _DATELINE_MAX_WORDS
@@ -373,14 +350,14 @@ _TITLE_SIMILARITY = 0.75  # word-sequence similarity of a reworded headline ("HS
 def _repeats_title(line: str, title: str) -> bool:
     """Whether ``line`` is the headline (maybe without the site name, reworded a little, or
     with a byline added)."""
-    line_words, title_words = _key(line).split(), _key(title).split()
+    line_words, title_words = _compare_key(line).split(), _compare_key(title).split()
     if not line_words or not title_words:
         return False
     head = title_words
     # "Headline | Site" or "Headline - Site": the line may carry the headline without the site
     for sep in (" | ", " - ", " – ", " — ", " :: "):
         if sep in title:
-            head = _key(title.rsplit(sep, 1)[0]).split() or title_words
+            head = _compare_key(title.rsplit(sep, 1)[0]).split() or title_words
             break
     if line_words == head:
         return True
@@ -393,3 +370,17 @@ def _repeats_title(line: str, title: str) -> bool:
         return True
     similar = difflib.SequenceMatcher(None, line_words, head, autojunk=False).ratio()
     return similar >= _TITLE_SIMILARITY
+
+
+# The steps, in order; the benchmark leaves each out in turn.
+TREE_STEPS: dict[str, Callable[[Any, str], None]] = {
+    "embeds": _unwrap_embeds,
+    "hovercards": _prune_hovercards,
+    "tails": _drop_empty_elements,
+    "inline": _keep_inline_links,
+}
+LINE_STEPS: dict[str, Callable[[list[str], _Page], list[str]]] = {
+    "links": _drop_links,
+    "chrome": _drop_chrome,
+    "head": _drop_head,
+}
