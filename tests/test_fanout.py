@@ -5,32 +5,18 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import json
 from datetime import datetime, timezone
 
 import pytest
 import redis
 
-from tests.conftest import SEEDS
+from tests.service import jsonl_from_seeds
 from worker import pipeline
 from worker.models import FailureRecord, Record, SourceFile
 from worker.pipeline.dedupe import DedupIndex
 from worker.service import fanout
 from worker.settings import Settings
 from worker.sources.messages import make_message, open_message
-
-
-def jsonl_from_seeds(lines: int, *, bad_line: int | None = None) -> bytes:
-    """``lines`` distinct articles, one JSON object a line, built from the seeds."""
-    texts = [seed.read_text(encoding="utf-8") for seed in SEEDS]
-    rows = []
-    for number in range(1, lines + 1):
-        if number == bad_line:
-            rows.append('{"title": "cut short", "text": ')
-            continue
-        text = texts[number % len(texts)]
-        rows.append(json.dumps({"title": f"Item {number}", "text": f"{text}\n\nArchive item {number}."}))
-    return ("\n".join(rows) + "\n").encode("utf-8")
 
 
 def message(data: bytes, name: str) -> dict:

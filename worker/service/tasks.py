@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import redis
 from celery import Task
+from celery.app.trace import LOG_RETRY
 from celery.exceptions import Reject
 from celery.signals import worker_init, worker_process_init
 
@@ -35,6 +36,14 @@ from .redis_client import ATTEMPTS, FAULTS, connect
 from ..settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
+
+
+def _not_a_retry(record: logging.LogRecord) -> bool:
+    return record.msg != LOG_RETRY
+
+
+# One line per back-off: ours (`_retry_or_give_up`) says why and for how long; drop Celery's echo.
+logging.getLogger("celery.app.trace").addFilter(_not_a_retry)
 
 
 @dataclass
