@@ -70,7 +70,9 @@ def test_redis_restart_mid_burst_loses_nothing(tmp_path: Path, capsys: pytest.Ca
     port = free_port()
     server = EmbeddedRedis(tmp_path / "redis", port=port)
     server.start()
-    service = Service(server.url, tmp_path / "svc", enrich="off", visibility_timeout="5")
+    # The production visibility timeout (600 s): messages the worker held when the connection
+    # broke must come back as it reconnects, not ten minutes later.
+    service = Service(server.url, tmp_path / "svc", enrich="off")
     try:
         service.start_worker(concurrency=2)
         service.start_watcher()
@@ -229,3 +231,34 @@ def test_records_folder_full_backs_off_reports_unhealthy_and_resumes_by_itself_w
                         f"after freeing space {len(SEEDS)} records, /healthz 200")
     finally:
         service.stop_all()
+
+
+def test_retries_waiting_for_their_countdown_during_a_redis_restart_run_on_time_not_after_the_visibility_timeout(
+        full_records_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    port = free_port()
+    server = EmbeddedRedis(tmp_path / "redis", port=port)
+    server.start()
+    # The production visibility timeout (600 s); back-offs of 1, 2, 4, 8 s while the disk is full.
+    service = Service(server.url, tmp_path / "svc", enrich="off", retry_backoff_max="8", batch_files="1")
+    try:
+        service.start_worker(concurrency=2)
+        service.start_watcher()
+        for seed in SEEDS:
+            shutil.copy(seed, service.inbox / seed.name)
+        wait_until(lambda: service.log_text("worker").count("in 8s") >= len(SEEDS), 90,
+                   "every file to wait for an 8 s retry:\n" + service.log_text("worker")[-3000:])
+        server.stop()  # the retries waiting in the worker are dropped with the connection
+        server = EmbeddedRedis(tmp_path / "redis", port=port)
+        server.start()
+        (full_records_dir / "filler.bin").unlink()
+        started = time.monotonic()
+        wait_until(lambda: outcome_count(service) >= len(SEEDS), 60,
+                   f"{len(SEEDS)} records within a back-off or two:\n" + service.log_text("worker")[-3000:])
+        elapsed = time.monotonic() - started
+        time.sleep(1)
+        _assert_one_outcome_per_file(service, len(SEEDS))
+        _report(capsys, f"Redis restart with {len(SEEDS)} retries waiting: all records {elapsed:.0f}s after the "
+                        f"restart (visibility timeout 600 s)")
+    finally:
+        service.stop_all()
+        server.stop()
