@@ -92,7 +92,8 @@ class Settings(BaseSettings):
         1, description="Messages each worker process reserves ahead (Celery prefetch multiplier)."
     )
     max_retries: int = Field(
-        5, description="Retries of a task that failed for a transient reason (Redis down, disk full)."
+        5, description="Retries of a task that could not reach Redis, before its failure record "
+        "(a records folder that cannot be written is retried until it heals)."
     )
     visibility_timeout: int = Field(
         600,
