@@ -151,7 +151,7 @@ def test_a_file_whose_worker_process_is_killed_each_time_ends_as_one_poison_fail
         worker = psutil.Process(service.processes["worker"].pid)
         for attempt in (1, 2):
             wait_until(lambda: _attempts_begun(redis_client) == [attempt], 120, f"delivery {attempt} to begin")
-            [pool_process] = worker.children()
+            [pool_process] = [p for p in worker.children() if p.status() != psutil.STATUS_ZOMBIE]
             pool_process.kill()
         wait_until(lambda: len(service.failures_list()) == 1, 120, "the poison failure record:\n"
                    + service.log_text("worker")[-3000:])
