@@ -25,11 +25,10 @@ def slices(item: dict[str, Any], settings: Settings) -> list[dict[str, Any]]:
     """The slice messages of a file's message; [] when it is small enough to run as one task."""
     if item.get("error") or item.get("slice") or not item.get("content"):
         return []
-    name = item["source"]["name"]
+    if extension_format(re.sub(r"\.gz$", "", item["source"]["name"], flags=re.I)) != "jsonl":
+        return []
     data = base64.b64decode(item["content"])
     compressed = data[:2] == b"\x1f\x8b"
-    if extension_format(re.sub(r"\.gz$", "", name, flags=re.I)) != "jsonl":
-        return []
     if compressed:
         try:
             data = gunzip(data, settings.max_decompressed_bytes)
