@@ -116,5 +116,20 @@ def write_articles(folder: Path, count: int, *, prefix: str = "article") -> list
     return paths
 
 
+def jsonl_from_seeds(lines: int, *, bad_line: int | None = None) -> bytes:
+    """``lines`` distinct articles, one JSON object a line, built from the seeds."""
+    from tests.conftest import SEEDS
+
+    texts = [seed.read_text(encoding="utf-8") for seed in SEEDS]
+    rows = []
+    for number in range(1, lines + 1):
+        if number == bad_line:
+            rows.append('{"title": "cut short", "text": ')
+            continue
+        text = texts[number % len(texts)]
+        rows.append(json.dumps({"title": f"Item {number}", "text": f"{text}\n\nArchive item {number}."}))
+    return ("\n".join(rows) + "\n").encode("utf-8")
+
+
 def outcome_count(service: Service) -> int:
     return len(list(service.records.glob("*.json"))) + len(list((service.records / "_failed").glob("*.json")))

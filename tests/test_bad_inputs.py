@@ -22,6 +22,7 @@ from worker import pipeline
 from worker.sources.messages import read_source
 from worker.models import FailureRecord, Record
 from worker.pipeline.dedupe import DedupIndex
+from worker.service import policy
 from worker.settings import Settings
 
 BAD = DATA / "bad"
@@ -59,11 +60,9 @@ def index(redis_client: redis.Redis, settings: Settings) -> DedupIndex:
 
 
 def outcomes(path: Path, index: DedupIndex, settings: Settings) -> list[Record | FailureRecord]:
-    """What the worker and `ingest process` make of one file (`backfill.process_file` minus the sink)."""
+    """What the worker and `ingest process` make of one file: their one run-or-fail, minus the sink."""
     source, data, error = read_source(path, path.parent, settings.max_file_bytes)
-    if error is not None:
-        return [pipeline.failure(source, error, settings.enrich)]
-    return pipeline.run(source, data or b"", index, settings)
+    return policy.run_or_fail(source, data or b"", error, index, settings)
 
 
 def assert_reason(outcome: Record | FailureRecord, kind: str, mentions: tuple[str, ...]) -> None:

@@ -5,16 +5,23 @@ Each test prints the figures it checked. Enrichment is off: these tests are abou
 
 from __future__ import annotations
 
+import errno
+import json
 import os
 import shutil
 import signal
+import subprocess
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
+import psutil
 import pytest
+import redis
 
 from tests.conftest import SEEDS
-from tests.service import Service, outcome_count, wait_until, write_articles
+from tests.service import Service, jsonl_from_seeds, outcome_count, wait_until, write_articles
 from worker.service.embedded import EmbeddedRedis, free_port
 
 pytestmark = pytest.mark.integration
@@ -63,7 +70,9 @@ def test_redis_restart_mid_burst_loses_nothing(tmp_path: Path, capsys: pytest.Ca
     port = free_port()
     server = EmbeddedRedis(tmp_path / "redis", port=port)
     server.start()
-    service = Service(server.url, tmp_path / "svc", enrich="off", visibility_timeout="5")
+    # The production visibility timeout (600 s): messages the worker held when the connection
+    # broke must come back as it reconnects, not ten minutes later.
+    service = Service(server.url, tmp_path / "svc", enrich="off")
     try:
         service.start_worker(concurrency=2)
         service.start_watcher()
@@ -121,6 +130,135 @@ def test_watcher_and_worker_wait_for_unreachable_redis_and_files_wait_in_the_inb
         records = service.wait_for_records(1, timeout=60)
         assert records[0]["source"]["name"] == "waiting.txt"
         _report(capsys, "Redis down at start: watcher and worker logged and waited; the file was processed once Redis came up")
+    finally:
+        service.stop_all()
+        server.stop()
+
+
+def _attempts_begun(client: redis.Redis) -> list[int]:
+    return [int(client.get(key) or 0) for key in client.keys("ingest:attempts:*")]
+
+
+def test_a_file_whose_worker_process_is_killed_each_time_ends_as_one_poison_failure_record(
+        redis_url: str, redis_client: redis.Redis, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Full enrichment makes 60 articles take seconds: long enough to be killed in the middle,
+    # by SIGKILL from outside as the kernel's OOM killer does; nothing in the service is faked.
+    service = Service(redis_url, tmp_path, enrich="full", max_attempts="2")
+    try:
+        service.start_worker(concurrency=1)
+        service.start_watcher()
+        (service.inbox / "heavy.jsonl").write_bytes(jsonl_from_seeds(60))
+        worker = psutil.Process(service.processes["worker"].pid)
+        for attempt in (1, 2):
+            wait_until(lambda: _attempts_begun(redis_client) == [attempt], 120, f"delivery {attempt} to begin")
+            [pool_process] = [p for p in worker.children() if p.status() != psutil.STATUS_ZOMBIE]
+            pool_process.kill()
+        wait_until(lambda: len(service.failures_list()) == 1, 120, "the poison failure record:\n"
+                   + service.log_text("worker")[-3000:])
+        [failure] = service.failures_list()
+        assert failure["error"]["type"] == "poison"
+        assert failure["error"]["message"].startswith("the worker process died 2 times while processing this file")
+        assert service.records_list() == []
+        assert _attempts_begun(redis_client) == []
+        shutil.copy(SEEDS[0], service.inbox / "next.txt")
+        [record] = service.wait_for_records(1, timeout=120)
+        assert record["source"]["name"] == "next.txt"
+        _report(capsys, "poison: worker process killed on 2 deliveries -> 1 poison failure record; the next file a record")
+    finally:
+        service.stop_all()
+
+
+def _health(port: int) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+    except OSError:
+        return 0, {}
+
+
+@pytest.fixture
+def full_records_dir(tmp_path: Path):
+    """A records folder on a 1 MiB tmpfs, filled up: writes fail with ENOSPC, as on a full disk."""
+    folder = tmp_path / "svc" / "records"
+    folder.mkdir(parents=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"a full disk needs a small tmpfs, and mounting one failed (root with "
+                    f"CAP_SYS_ADMIN is needed): {mounted.stderr.strip()}")
+    filler = folder / "filler.bin"
+    try:
+        with open(filler, "wb") as handle:
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def test_records_folder_full_backs_off_reports_unhealthy_and_resumes_by_itself_when_space_is_freed(
+        redis_url: str, full_records_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    port = free_port()
+    service = Service(redis_url, tmp_path / "svc", enrich="off", worker_metrics_port=str(port),
+                      retry_backoff_max="2", batch_files="1")
+    try:
+        service.start_worker(concurrency=2)
+        service.start_watcher()
+        for seed in SEEDS:
+            shutil.copy(seed, service.inbox / seed.name)
+        wait_until(lambda: _health(port)[0] == 503, 60, "the worker's /healthz to say not ok:\n"
+                   + service.log_text("worker")[-3000:])
+        reason = _health(port)[1]["reason"]
+        assert reason == "the records folder's disk is full: No space left on device"
+        backoffs_before = service.log_text("worker").count("disk is full")
+        time.sleep(6)
+        backoffs = service.log_text("worker").count("disk is full") - backoffs_before
+        # 5 messages, each at most one back-off line per back-off of 1-2 s: at most 5 x 6 lines
+        assert 0 < backoffs <= 30, backoffs
+        assert service.records_list() == [] and service.failures_list() == []
+        (full_records_dir / "filler.bin").unlink()
+        wait_until(lambda: outcome_count(service) >= len(SEEDS), 60, "the records once space is free")
+        wait_until(lambda: _health(port)[0] == 200, 30, "the worker's /healthz to say ok again")
+        time.sleep(1)
+        _assert_one_outcome_per_file(service, len(SEEDS))
+        _report(capsys, f"disk full: {backoffs} back-off lines in 6 s, /healthz 503 ({reason}); "
+                        f"after freeing space {len(SEEDS)} records, /healthz 200")
+    finally:
+        service.stop_all()
+
+
+def test_retries_waiting_for_their_countdown_during_a_redis_restart_run_on_time_not_after_the_visibility_timeout(
+        full_records_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    port = free_port()
+    server = EmbeddedRedis(tmp_path / "redis", port=port)
+    server.start()
+    # The production visibility timeout (600 s); back-offs of 1, 2, 4, 8 s while the disk is full.
+    service = Service(server.url, tmp_path / "svc", enrich="off", retry_backoff_max="8", batch_files="1")
+    try:
+        service.start_worker(concurrency=2)
+        service.start_watcher()
+        for seed in SEEDS:
+            shutil.copy(seed, service.inbox / seed.name)
+        wait_until(lambda: service.log_text("worker").count("in 8s") >= len(SEEDS), 90,
+                   "every file to wait for an 8 s retry:\n" + service.log_text("worker")[-3000:])
+        server.stop()  # the retries waiting in the worker are dropped with the connection
+        server = EmbeddedRedis(tmp_path / "redis", port=port)
+        server.start()
+        (full_records_dir / "filler.bin").unlink()
+        started = time.monotonic()
+        wait_until(lambda: outcome_count(service) >= len(SEEDS), 60,
+                   f"{len(SEEDS)} records within a back-off or two:\n" + service.log_text("worker")[-3000:])
+        elapsed = time.monotonic() - started
+        time.sleep(1)
+        _assert_one_outcome_per_file(service, len(SEEDS))
+        _report(capsys, f"Redis restart with {len(SEEDS)} retries waiting: all records {elapsed:.0f}s after the "
+                        f"restart (visibility timeout 600 s)")
     finally:
         service.stop_all()
         server.stop()

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
 import pytest
 
 from tests.conftest import SEEDS
-from tests.service import wait_until
+from tests.service import wait_until, write_articles
 
 pytestmark = pytest.mark.integration
 
@@ -56,3 +59,72 @@ def test_ingest_run_uses_the_configured_redis_and_starts_none(tmp_path: Path, re
     finally:
         run.send_signal(signal.SIGINT)
         run.wait(60)
+
+
+def _embedded_redis(run: subprocess.Popen[bytes]) -> psutil.Process | None:
+    for child in psutil.Process(run.pid).children(recursive=True):
+        try:
+            if "redis-server" in " ".join(child.cmdline()) and child.status() != psutil.STATUS_ZOMBIE:
+                return child
+        except psutil.NoSuchProcess:
+            pass
+    return None
+
+
+def _start_run(tmp_path: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INGEST_")}
+    env.update(INGEST_ENRICH="off", INGEST_METRICS_PORT="0", INGEST_WORKER_METRICS_PORT="0",
+               INGEST_SETTLE_SECONDS="0.5", INGEST_RESCAN_SECONDS="2")
+    log = open(tmp_path / "run.log", "wb")
+    run = subprocess.Popen([sys.executable, "-m", "worker.cli", "run"], cwd=tmp_path, env=env,
+                           stdout=log, stderr=subprocess.STDOUT)
+    wait_until(lambda: b"watching" in (tmp_path / "run.log").read_bytes(), 60, "the watcher to start")
+    return run
+
+
+def test_ingest_run_restarts_its_redis_after_kill_9_and_every_file_ends_as_one_outcome(tmp_path: Path) -> None:
+    run = _start_run(tmp_path)
+    records = tmp_path / "records"
+    try:
+        write_articles(tmp_path / "inbox", 20, prefix="before")
+        wait_until(lambda: len(list(records.glob("*.json"))) == 20, 90, "20 records before the kill")
+        first = _embedded_redis(run)
+        url = (tmp_path / ".ingest" / "redis.url").read_text()
+        first.kill()
+        write_articles(tmp_path / "inbox", 20, prefix="during")  # dropped while Redis is down
+        wait_until(lambda: (second := _embedded_redis(run)) is not None and second.pid != first.pid, 30,
+                   "a new redis-server:\n" + (tmp_path / "run.log").read_text())
+        assert (tmp_path / ".ingest" / "redis.url").read_text() == url  # same port, same data
+        write_articles(tmp_path / "inbox", 20, prefix="after")
+        wait_until(lambda: len(list(records.glob("*.json"))) == 60, 120,
+                   "60 records after the restart:\n" + (tmp_path / "run.log").read_text()[-3000:])
+        time.sleep(1)
+        names = sorted(json.loads(p.read_text())["source"]["name"] for p in records.glob("*.json"))
+        assert len(names) == len(set(names)) == 60
+        assert list((records / "_failed").glob("*.json")) == []
+        assert run.poll() is None
+    finally:
+        run.send_signal(signal.SIGINT)
+        run.wait(60)
+
+
+def test_ingest_run_exits_non_zero_with_a_clear_message_when_its_redis_cannot_be_restarted(tmp_path: Path) -> None:
+    run = _start_run(tmp_path)
+    try:
+        port = int((tmp_path / ".ingest" / "redis.url").read_text().rsplit(":", 1)[1].split("/")[0])
+        server = _embedded_redis(run)
+        with socket.socket() as squatter:  # another program takes the port the moment Redis dies
+            squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            server.kill()
+            server.wait(10)
+            squatter.bind(("127.0.0.1", port))
+            squatter.listen()
+            code = run.wait(60)
+        log = (tmp_path / "run.log").read_text()
+        assert code == 1
+        assert f"Error: the embedded Redis could not be restarted (port {port}" in log
+        assert not (tmp_path / ".ingest" / "redis.url").exists()
+    finally:
+        if run.poll() is None:
+            run.send_signal(signal.SIGINT)
+            run.wait(60)

@@ -46,3 +46,12 @@ def test_success_after_a_failure_removes_the_stale_failure(tmp_path: Path) -> No
     record = _record().model_copy(update={"id": failure.id})
     write_outcome(record, tmp_path)
     assert not (tmp_path / "_failed" / f"{failure.id}.json").exists()
+
+
+def test_failures_go_to_the_configured_failed_folder_and_a_later_record_clears_them_there(tmp_path: Path) -> None:
+    failed = tmp_path / "elsewhere"
+    failure = pipeline.failure(SOURCE, BadInput("transient", "redis down"))
+    assert write_outcome(failure, tmp_path / "records", failed_dir=failed)
+    assert (failed / f"{failure.id}.json").exists()
+    write_outcome(_record().model_copy(update={"id": failure.id}), tmp_path / "records", failed_dir=failed)
+    assert not (failed / f"{failure.id}.json").exists()

@@ -43,6 +43,14 @@ def _existing_redis(settings: Settings) -> str | None:
     return settings.redis_url or running_embedded_url(settings.state_dir)
 
 
+def _require_redis(settings: Settings) -> str:
+    """The Redis of the running service, or a clear error: the one no-Redis check."""
+    url = _existing_redis(settings)
+    if url is None:
+        raise click.ClickException("no Redis is running: set INGEST_REDIS_URL, or start `ingest run`")
+    return url
+
+
 def _stop_on_signals(stop: threading.Event) -> None:
     def handler(signum: int, _frame: Any) -> None:
         log.info("stopping (%s)", signal.Signals(signum).name)
@@ -88,8 +96,14 @@ def run(inbox: Path | None, records_dir: Path | None, polling: bool | None, conc
     watch_thread = threading.Thread(target=_watch, args=(settings, url, stop), name="watcher", daemon=True)
     watch_thread.start()
     log.info("inbox %s -> records %s (Ctrl-C stops everything)", settings.inbox.resolve(), settings.records_dir.resolve())
+    redis_deaths: list[float] = []
+    failure: str | None = None
     try:
         while not stop.wait(0.5):
+            if server is not None and not server.alive():
+                failure = _restart_redis(server, redis_deaths)
+                if failure:
+                    break
             if worker.poll() is not None:
                 log.error("the worker exited (code %s); starting it again", worker.returncode)
                 worker = start_worker()
@@ -103,6 +117,34 @@ def run(inbox: Path | None, records_dir: Path | None, polling: bool | None, conc
         if server is not None:
             server.stop()
         log.info("stopped")
+    if failure:
+        raise click.ClickException(failure)
+
+
+REDIS_RESTARTS = 3  # embedded Redis deaths tolerated within REDIS_WINDOW seconds
+REDIS_WINDOW = 300.0
+
+
+def _restart_redis(server: Any, deaths: list[float]) -> str | None:
+    """The embedded Redis died: start it again on the same port and data (the worker and the
+    watcher reconnect by themselves); None when it runs again, else why `ingest run` must stop."""
+    now = time.monotonic()
+    deaths[:] = [t for t in deaths if now - t < REDIS_WINDOW] + [now]
+    log.error("the embedded Redis exited (code %s); restarting it on the same port and data",
+              server.returncode)
+    if len(deaths) > REDIS_RESTARTS:
+        server.forget()
+        return (f"the embedded Redis died {len(deaths)} times within {REDIS_WINDOW:.0f}s; stopping "
+                f"(see {server.state_dir / 'redis.log'})")
+    for attempt in range(1, REDIS_RESTARTS + 1):
+        try:
+            server.start()
+            return None
+        except RuntimeError as exc:
+            log.error("restarting the embedded Redis failed (attempt %d of %d): %s", attempt, REDIS_RESTARTS, exc)
+            time.sleep(attempt)
+    server.forget()
+    return f"the embedded Redis could not be restarted (port {server.port}, data {server.state_dir}); stopping"
 
 
 def _terminate(process: subprocess.Popen[bytes], name: str, timeout: float = 20.0) -> None:
@@ -142,18 +184,24 @@ def _watch(settings: Settings, url: str, stop: threading.Event) -> None:
 def worker(concurrency: int | None, events: bool) -> None:
     """Run a Celery worker (needs INGEST_REDIS_URL, or a running `ingest run`)."""
     settings = _settings(concurrency=concurrency)
-    url = _existing_redis(settings)
-    if url is None:
-        raise click.ClickException("no Redis: set INGEST_REDIS_URL (or start `ingest run`)")
+    url = _require_redis(settings)
     if settings.worker_metrics_port:
         _multiprocess_metrics_dir(settings)
     from .service.celery_app import app, use_broker
-    from .service.metrics import serve
-    from .service.redis_client import connect
+    from .service.metrics import fault_field, serve
+    from .service.redis_client import FAULTS, connect
 
     client = connect(url, wait=float("inf"))
     use_broker(url)
-    serve(settings.worker_metrics_port, lambda: {"ok": bool(client.ping()), "role": "worker"})
+
+    def health() -> dict[str, object]:
+        """Not ok while Redis is away or the pool processes cannot write records (disk full)."""
+        fault = client.hget(FAULTS, fault_field(os.getpid()))
+        if fault is not None:
+            return {"ok": False, "role": "worker", "reason": fault.decode()}
+        return {"ok": True, "role": "worker"}
+
+    serve(settings.worker_metrics_port, health)
     argv = [
         "worker", "--loglevel", settings.log_level, "--concurrency", str(settings.concurrency),
         "--queues", settings.queue, "-O", "fair", "--without-gossip", "--without-mingle",
@@ -182,9 +230,7 @@ def _multiprocess_metrics_dir(settings: Settings) -> None:
 def watch(inbox: Path | None, polling: bool | None) -> None:
     """Run the watcher alone (workers run elsewhere against the same Redis)."""
     settings = _settings(inbox=inbox, polling=polling)
-    url = _existing_redis(settings)
-    if url is None:
-        raise click.ClickException("no Redis: set INGEST_REDIS_URL (or start `ingest run`)")
+    url = _require_redis(settings)
     stop = threading.Event()
     _stop_on_signals(stop)
     _watch(settings, url, stop)
@@ -231,9 +277,7 @@ def _walk(paths: tuple[Path, ...]) -> list[Path]:
 def status() -> None:
     """Queue depth, counters and dead letters of the running service."""
     settings = _settings()
-    url = _existing_redis(settings)
-    if url is None:
-        raise click.ClickException("no Redis is running (start `ingest run`, or set INGEST_REDIS_URL)")
+    url = _require_redis(settings)
     from .service.redis_client import DEAD, STATS, connect, redact
 
     client = connect(url, wait=5)
@@ -259,9 +303,7 @@ def failed_list(limit: int) -> None:
     from .service.redis_client import DEAD, connect
 
     settings = _settings()
-    url = _existing_redis(settings)
-    if url is None:
-        raise click.ClickException("no Redis is running (start `ingest run`, or set INGEST_REDIS_URL)")
+    url = _require_redis(settings)
     client = connect(url, wait=5)
     entries = sorted((orjson.loads(raw) for raw in client.hvals(DEAD)), key=lambda e: e["failed_at"], reverse=True)
     for entry in entries[:limit]:
@@ -279,9 +321,7 @@ def failed_retry(ids: tuple[str, ...]) -> None:
     from .service.tasks import process_file
 
     settings = _settings()
-    url = _existing_redis(settings)
-    if url is None:
-        raise click.ClickException("no Redis is running (start `ingest run`, or set INGEST_REDIS_URL)")
+    url = _require_redis(settings)
     use_broker(url)
     client = connect(url, wait=5)
     retried = 0

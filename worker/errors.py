@@ -1,8 +1,8 @@
-"""The two kinds of failure the task distinguishes.
+"""The failure the stages raise: a ``BadInput`` is about the file itself.
 
-A ``BadInput`` is about the file itself: retrying cannot help, so it becomes a failure record.
-Anything else raised while processing is treated as transient (Redis away, disk full) and
-retried with back-off; when retries run out it becomes a failure record too.
+Retrying cannot help it, so it becomes a failure record at once. What else may go wrong, and
+what the service does then (Redis away, disk full, a bug), is decided in one place:
+``worker/service/policy.py``.
 """
 
 from __future__ import annotations

@@ -92,7 +92,8 @@ class Settings(BaseSettings):
         1, description="Messages each worker process reserves ahead (Celery prefetch multiplier)."
     )
     max_retries: int = Field(
-        5, description="Retries of a task that failed for a transient reason (Redis down, disk full)."
+        5, description="Retries of a task that could not reach Redis, before its failure record "
+        "(a records folder that cannot be written is retried until it heals)."
     )
     visibility_timeout: int = Field(
         600,
@@ -100,7 +101,18 @@ class Settings(BaseSettings):
         "is given to another worker. Keep it well above the longest task (tasks stop at 300 s).",
     )
     retry_backoff_max: int = Field(
-        60, description="Upper bound, in seconds, of the exponential back-off between retries."
+        60, description="Upper bound, in seconds, of the exponential back-off between retries "
+        "(keep it well under `visibility_timeout`: a waiting retry is an unacknowledged message)."
+    )
+    max_attempts: int = Field(
+        3,
+        description="Deliveries of a message whose worker process died (killed for memory, "
+        "crashed) before it becomes a `poison` failure record instead of killing the next one.",
+    )
+    fanout_articles: int = Field(
+        250,
+        description="A JSONL file of more lines than this is split into tasks of this many "
+        "lines, run in parallel; record ids are the same as unsplit.",
     )
 
     # --- parse and normalise ----------------------------------------------------------------

@@ -7,6 +7,7 @@ them, times them and turns a ``BadInput`` into a ``FailureRecord``. The Celery t
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,8 +47,13 @@ class _Timer:
             self.ms[name] = round(self.ms.get(name, 0.0) + (time.perf_counter() - start) * 1e3, 3)
 
 
-def run(source: SourceFile, data: bytes, index: DedupIndex, settings: Settings) -> list[Outcome]:
-    """Every outcome of one input file: a record per article, or a failure record."""
+def run(source: SourceFile, data: bytes, index: DedupIndex, settings: Settings, *,
+        first_line: int = 1) -> list[Outcome]:
+    """Every outcome of one input file: a record per article, or a failure record.
+
+    ``first_line`` > 1: ``data`` is a slice of a big JSONL file starting at that line (the
+    service fans such files out); lines keep their number in the whole file, and so their ids.
+    """
     timer = _Timer()
     try:
         if source.size > settings.max_file_bytes:
@@ -62,11 +68,19 @@ def run(source: SourceFile, data: bytes, index: DedupIndex, settings: Settings) 
         return [failure(source, exc, settings.enrich)]
     outcomes: list[Outcome] = []
     for doc in documents:
+        if first_line > 1 and doc.line is not None:
+            doc = _renumbered(doc, doc.line + first_line - 1)
         if isinstance(doc, BadInput):
             outcomes.append(failure(source.model_copy(update={"line": doc.line}), doc, settings.enrich))
             continue
         outcomes.append(process_document(source, doc, index, settings, timer))
     return outcomes
+
+
+def _renumbered(doc: Document | BadInput, line: int) -> Document | BadInput:
+    if isinstance(doc, BadInput):
+        return BadInput(doc.kind, re.sub(r"^line \d+", f"line {line}", doc.message), line=line)
+    return doc.model_copy(update={"line": line})
 
 
 def process_document(

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import redis
-from redis.exceptions import RedisError
 
+from . import policy
 from .. import pipeline
 from .delivery import deliver
-from ..errors import BadInput
 from ..sources.messages import make_message, read_source
 from ..pipeline.dedupe import DedupIndex
 from .redis_client import connect
@@ -40,20 +40,28 @@ def _init(url: str, settings: Settings) -> None:
 
 
 def process_file(path: Path) -> Counter[str]:
-    """One file through the pipeline and the sink (in a pool process, after ``_init``)."""
+    """One file through the pipeline and the sink (in a pool process, after ``_init``).
+
+    Errors follow the service's policy: the input's faults become failure records; Redis away
+    or a records folder that cannot be written are retried after the same back-off (sleeping
+    here, where the task waits for a countdown); a Redis outage that outlasts its retries stops
+    the run, and re-running it finishes the job (ids are stable).
+    """
     assert _client is not None and _index is not None and _settings is not None
     source, data, error = read_source(path, path.parent, _settings.max_file_bytes)
-    if error is not None:
-        outcomes = [pipeline.failure(source, error, _settings.enrich)]
-    else:
+    retries = 0
+    while True:
         try:
-            outcomes = pipeline.run(source, data or b"", _index, _settings)
-        except RedisError:
-            raise  # Redis gone: stop the run; re-running it finishes the job (ids are stable)
-        except Exception as exc:  # a bug or an input nobody foresaw: record it, keep going
-            log.exception("failed on %s", source.path)
-            outcomes = [pipeline.failure(source, BadInput("internal_error", f"{type(exc).__name__}: {exc}"))]
-    return deliver(outcomes, make_message(source, data, error), _client, _settings)
+            outcomes = policy.run_or_fail(source, data or b"", error, _index, _settings)
+            return deliver(outcomes, make_message(source, data, error), _client, _settings)
+        except policy.RETRYABLE as exc:
+            verdict = policy.classify(exc, _settings)
+            if verdict.limit is not None and retries >= verdict.limit:
+                raise
+            delay = policy.backoff(retries, _settings)
+            log.warning("%s; retry %d in %ss: %s", verdict.reason, retries + 1, delay, source.path)
+            time.sleep(delay)
+            retries += 1
 
 
 def run(files: list[Path], url: str, settings: Settings, on_file: Callable[[], None] = lambda: None) -> Counter[str]:

@@ -23,7 +23,6 @@ from ..sinks import write_outcome
 log = logging.getLogger(__name__)
 
 
-
 def deliver(outcomes: list[Outcome], message: dict[str, Any] | None, client: redis.Redis,
             settings: Settings) -> Counter[str]:
     """Write ``outcomes`` and update Redis; returns what happened (records, duplicates, ...)."""
@@ -38,11 +37,11 @@ def deliver(outcomes: list[Outcome], message: dict[str, Any] | None, client: red
                 log.info("skipped %s: %s of %s", outcome.source.path, outcome.dedup.status,
                          outcome.dedup.duplicate_of, extra=extra)
                 continue
-            if write_outcome(outcome, settings.records_dir, fsync=settings.fsync):
+            if write_outcome(outcome, settings.records_dir, failed_dir=settings.failed_dir, fsync=settings.fsync):
                 counts["records"] += 1
                 counts["duplicates"] += duplicate
                 log.info("record %s <- %s (%s)", outcome.id, outcome.source.path, outcome.dedup.status, extra=extra)
-        elif write_outcome(outcome, settings.records_dir, fsync=settings.fsync):
+        elif write_outcome(outcome, settings.records_dir, failed_dir=settings.failed_dir, fsync=settings.fsync):
             counts["failed"] += 1
             dead.append(outcome)
             log.warning("failed %s: %s", outcome.source.path, outcome.error.message, extra=extra)

@@ -126,6 +126,17 @@ class EmbeddedRedis:
             process.kill()
             process.wait()
 
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.returncode if self.process is not None else None
+
+    def forget(self) -> None:
+        """It died and stays dead: remove the URL file so nothing takes it for a running server."""
+        (self.state_dir / URL_FILE).unlink(missing_ok=True)
+
     def kill(self) -> None:
         """Stop abruptly (fault tests): no final save, as a crash would be."""
         if self.process and self.process.poll() is None:

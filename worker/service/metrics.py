@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,7 +41,13 @@ STAGE_SECONDS = Histogram(
     "ingest_stage_seconds", "Time spent in each pipeline stage per article.", ["stage"],
     buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0),
 )
-RETRIES = Counter("ingest_task_retries_total", "Task retries after a transient error.")
+RETRIES = Counter("ingest_task_retries_total", "Task retries: Redis away (transient) or records folder unwritable (sink).", ["kind"])
+POISON = Counter("ingest_poison_messages_total", "Messages given up after their worker process died on them max_attempts times.")
+
+
+def fault_field(worker_pid: int) -> str:
+    """The field of ``ingest:faults`` where a worker's pool processes report why writes fail."""
+    return f"{socket.gethostname()}:{worker_pid}"
 
 
 def _registry() -> CollectorRegistry | None:

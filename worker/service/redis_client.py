@@ -14,6 +14,8 @@ SEEN = f"{PREFIX}:seen:"          # + sha256 -> "queued" | "done" (idempotency)
 STATS = f"{PREFIX}:stats"         # hash of counters: queued, records, duplicates, skipped, failed
 DEAD = f"{PREFIX}:dead"           # hash: failure id -> dead-letter entry (JSON)
 DEAD_MESSAGE = f"{PREFIX}:dead:msg:"  # + failure id -> the original task message, for retry
+ATTEMPTS = f"{PREFIX}:attempts:"  # + task id -> deliveries begun and not ended (worker deaths)
+FAULTS = f"{PREFIX}:faults"       # hash: "<host>:<worker pid>" -> why its writes fail now (health)
 
 
 def connect(url: str, *, wait: float | None = None) -> redis.Redis:

@@ -1,13 +1,19 @@
 """The Celery task: run the pipeline on one file and deliver every outcome.
 
-I/O lives here (Redis, the records folder); the pipeline itself is pure but for the dedup
-index. Errors are sorted in two: transient ones (Redis away, disk full) are retried with
-exponential back-off; anything else becomes a failure record plus a dead-letter entry, so
-nothing is dropped silently.
+I/O lives here (Redis, the records folder); what an error means and whether it is retried is
+decided by ``policy``, shared with `ingest process`. Around the pipeline the task guards the
+service itself:
+- poison: a message whose worker process died on it ``max_attempts`` times (killed for memory,
+  crashed) becomes a ``poison`` failure record instead of killing the next process; a batch is
+  first split into single files, so only the culprit is marked;
+- fan-out: a big JSONL file becomes tasks of ``fanout_articles`` lines (``fanout``);
+- a records folder that cannot be written (disk full) is retried until it heals, with the
+  reason on the worker's /healthz meanwhile; the message is kept all along.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections import Counter
@@ -15,22 +21,29 @@ from dataclasses import dataclass
 
 import redis
 from celery import Task
+from celery.app.trace import LOG_RETRY
 from celery.exceptions import Reject
 from celery.signals import worker_init, worker_process_init
 
-from . import metrics
+from . import fanout, metrics, policy
 from .. import pipeline
 from .celery_app import app
 from .delivery import deliver, summary
-from ..errors import BadInput
+from ..models import SourceFile
 from ..sources.messages import message_items, open_message
 from ..pipeline.dedupe import DedupIndex
-from .redis_client import connect
+from .redis_client import ATTEMPTS, FAULTS, connect
 from ..settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-TRANSIENT = (redis.RedisError, OSError)
+
+def _not_a_retry(record: logging.LogRecord) -> bool:
+    return record.msg != LOG_RETRY
+
+
+# One line per back-off: ours (`_retry_or_give_up`) says why and for how long; drop Celery's echo.
+logging.getLogger("celery.app.trace").addFilter(_not_a_retry)
 
 
 @dataclass
@@ -68,7 +81,7 @@ def _connect(**_: object) -> None:
     context()
 
 
-@app.task(bind=True, name="ingest.process_file")
+@app.task(bind=True, name="ingest.process_file", max_retries=None)  # limits: policy.classify
 def process_file(self: Task, message: dict) -> str:
     """Turn each file of ``message`` (their bytes travel in it) into records or failure records.
 
@@ -78,60 +91,117 @@ def process_file(self: Task, message: dict) -> str:
     items = message_items(message)
     try:
         ctx = context()
-        counts: Counter[str] = Counter()
-        for item in items:
-            counts.update(_process_item(ctx, item))
-        return summary(counts)
-    except TRANSIENT as exc:
+        deaths = _begin_attempt(ctx, self.request.id)
+        if deaths >= ctx.settings.max_attempts:
+            result = _poisoned(ctx, items, deaths)
+        elif deaths and len(items) > 1:
+            result = _split(ctx, items, deaths)
+        else:
+            counts: Counter[str] = Counter()
+            for item in items:
+                parts = fanout.slices(item, ctx.settings)
+                if parts:
+                    _publish(ctx, parts)
+                    log.info("%s: %d lines fanned out as %d tasks", item["source"]["path"],
+                             sum(p["slice"]["lines"] for p in parts), len(parts))
+                    counts["slices"] += len(parts)
+                else:
+                    counts.update(_process_item(ctx, item))
+            result = summary(counts)
+        ctx.redis.hdel(FAULTS, metrics.fault_field(os.getppid()))  # writes work (again)
+        _end_attempt(ctx.redis, self.request.id)
+        return result
+    except policy.RETRYABLE as exc:
         return _retry_or_give_up(self, items, exc)
 
 
 def _process_item(ctx: _Context, item: dict) -> Counter[str]:
-    """One file: the pipeline, then delivery. Raises only transient errors."""
+    """One file (or a slice of one): the pipeline, then delivery. Raises only retryable errors."""
     source, data, error = open_message(item)
-    try:
-        if error is not None:
-            outcomes = [pipeline.failure(source, error, ctx.settings.enrich)]
-        else:
-            outcomes = pipeline.run(source, data, ctx.index, ctx.settings)
-    except TRANSIENT:
-        raise
-    except Exception as exc:  # a bug or an input nobody foresaw: record it, keep going
-        log.exception("failed on %s", source.path, extra={"file_id": source.sha256[:24], "file": source.path})
-        outcomes = [pipeline.failure(source, BadInput("internal_error", f"{type(exc).__name__}: {exc}"))]
+    outcomes = policy.run_or_fail(source, data, error, ctx.index, ctx.settings, first_line=fanout.first_line(item))
     return deliver(outcomes, item, ctx.redis, ctx.settings)
 
 
-def _retry_or_give_up(task: Task, items: list[dict], exc: Exception) -> str:
-    """Retry with exponential back-off; after the last retry, write failure records.
+def _publish(ctx: _Context, messages: list[dict]) -> None:
+    """Queue each message as its own task; the caller's message is acknowledged only after."""
+    for message in messages:
+        process_file.apply_async(args=[message], queue=ctx.settings.queue)
 
-    A retry runs the whole message again; files already done are not written twice (ids come
-    from content). If even the failure records cannot be written (Redis still away), the
-    message is rejected *with* requeue; should the reject itself not reach Redis, it stays
-    unacknowledged and comes back after the visibility timeout. Either way it is not lost.
+
+def _begin_attempt(ctx: _Context, task_id: str) -> int:
+    """Count this delivery; returns how many earlier ones began and never ended (deaths)."""
+    key = ATTEMPTS + task_id
+    pipe = ctx.redis.pipeline(transaction=False)
+    pipe.incr(key)
+    pipe.expire(key, max(3600, 4 * ctx.settings.visibility_timeout))
+    return int(pipe.execute()[0]) - 1
+
+
+def _end_attempt(client: redis.Redis, task_id: str) -> None:
+    client.delete(ATTEMPTS + task_id)
+
+
+def _poisoned(ctx: _Context, items: list[dict], deaths: int) -> str:
+    counts: Counter[str] = Counter()
+    for item in items:
+        source = _source(item)
+        lines = f" (lines {source.line}-{source.line + item['slice']['lines'] - 1})" if "slice" in item else ""
+        log.error("poison: the worker died %d times on %s%s; writing a failure record", deaths, source.path, lines)
+        counts.update(deliver([policy.poisoned(source, deaths, ctx.settings)], item, ctx.redis, ctx.settings))
+        metrics.POISON.inc()
+    return summary(counts)
+
+
+def _source(item: dict) -> SourceFile:
+    """The file a message is about; a slice is named by its first line, so that the failure
+    records of two slices of one file do not share an id."""
+    source = open_message(item)[0]
+    return source.model_copy(update={"line": fanout.first_line(item)}) if "slice" in item else source
+
+
+def _split(ctx: _Context, items: list[dict], deaths: int) -> str:
+    """A batch that killed its worker: each file on its own, so only the culprit is marked."""
+    log.warning("the worker died on a batch of %d files; queueing them one by one", len(items))
+    _publish(ctx, items)
+    return f"split into {len(items)} tasks after {deaths} worker death(s)"
+
+
+def _retry_or_give_up(task: Task, items: list[dict], exc: Exception) -> str:
+    """Retry after the policy's back-off; when a limited kind runs out, write failure records.
+
+    A retry is a new message (same task id) that waits in the worker, unacknowledged, for its
+    countdown: ``retry_backoff_max`` must stay well under ``visibility_timeout``. A retry runs
+    the whole message again; files already done are not written twice (ids come from content).
+    If even the retry or the failure records cannot be published or written (Redis still
+    away), the message is rejected *with* requeue; should the reject itself not reach Redis,
+    it stays unacknowledged and comes back after the visibility timeout. It is never lost.
     """
     settings = get_settings()
+    verdict = policy.classify(exc, settings)
     retries = task.request.retries
     names = ", ".join(item["source"]["path"] for item in items[:3]) + (" ..." if len(items) > 3 else "")
-    if retries < settings.max_retries:
-        delay = min(2 ** retries, settings.retry_backoff_max)
-        log.warning("retrying %s in %ss: %s", names, delay, exc)
-        metrics.RETRIES.inc()
+    with contextlib.suppress(*policy.RETRYABLE):  # the process did not die on it
+        _end_attempt(context().redis, task.request.id)
+    if verdict.limit is None or retries < verdict.limit:
+        delay = policy.backoff(retries, settings)
+        of = "until it heals" if verdict.limit is None else f"of {verdict.limit}"
+        log.warning("%s; retry %d %s in %ss: %s", verdict.reason, retries + 1, of, delay, names)
+        metrics.RETRIES.labels(verdict.kind).inc()
+        if verdict.kind == "sink":
+            with contextlib.suppress(*policy.RETRYABLE):
+                context().redis.hset(FAULTS, metrics.fault_field(os.getppid()), verdict.reason)
         try:
-            raise task.retry(exc=exc, countdown=delay, max_retries=settings.max_retries)
+            raise task.retry(exc=exc, countdown=delay)
         except Reject:  # the retry could not be published: the broker is away too
             raise Reject(exc, requeue=True) from None
-    log.error("giving up on %s after %d retries: %s", names, retries, exc)
+    log.error("giving up on %s after %d retries: %s", names, retries, verdict.reason)
     counts: Counter[str] = Counter()
     try:
         ctx = context()
         for item in items:
-            source = open_message(item)[0]
-            failure = pipeline.failure(
-                source, BadInput("transient", f"gave up after {retries} retries: {type(exc).__name__}: {exc}")
-            )
+            failure = policy.gave_up(_source(item), verdict, retries, settings)
             counts.update(deliver([failure], item, ctx.redis, ctx.settings))
-    except TRANSIENT:
+    except policy.RETRYABLE:
         raise Reject(exc, requeue=True) from None
     return summary(counts)
 

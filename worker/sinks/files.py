@@ -17,18 +17,23 @@ from ..models import FailureRecord, Outcome, Record
 
 
 
-def outcome_path(outcome: Outcome, records_dir: Path) -> Path:
-    folder = records_dir / "_failed" if isinstance(outcome, FailureRecord) else records_dir
+def outcome_path(outcome: Outcome, records_dir: Path, failed_dir: Path | None = None) -> Path:
+    """Where ``outcome`` goes: records in ``records_dir``, failures in ``failed_dir``
+    (``Settings.failed_dir``; ``records_dir/_failed`` when not given)."""
+    failed_dir = failed_dir or records_dir / "_failed"
+    folder = failed_dir if isinstance(outcome, FailureRecord) else records_dir
     return folder / f"{outcome.id}.json"
 
 
-def write_outcome(outcome: Outcome, records_dir: Path, *, fsync: bool = True) -> bool:
+def write_outcome(outcome: Outcome, records_dir: Path, *, failed_dir: Path | None = None,
+                  fsync: bool = True) -> bool:
     """Write ``outcome`` under ``records_dir``; False when its record was already there."""
-    path = outcome_path(outcome, records_dir)
+    failed_dir = failed_dir or records_dir / "_failed"
+    path = outcome_path(outcome, records_dir, failed_dir)
     if isinstance(outcome, Record):
         if path.exists():
             return False
-        stale_failure = records_dir / "_failed" / path.name
+        stale_failure = failed_dir / path.name
         data = orjson.dumps(outcome.model_dump(mode="json"), option=orjson.OPT_INDENT_2)
         _atomic_write(path, data, fsync)
         stale_failure.unlink(missing_ok=True)  # an input that failed before and now succeeded

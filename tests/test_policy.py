@@ -1,0 +1,65 @@
+"""The one failure policy of the task and `ingest process`: what an error means, how often it
+is retried, and that every failure record says the enrichment level the service runs at."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+from datetime import datetime, timezone
+from pathlib import Path
+
+import redis
+
+from tests.conftest import SEEDS
+from worker.errors import BadInput
+from worker.models import SourceFile
+from worker.pipeline.dedupe import DedupIndex
+from worker.service import policy
+from worker.settings import Settings
+
+DATA = SEEDS[0].read_bytes()
+SOURCE = SourceFile(name="a.txt", path="a.txt", sha256=hashlib.sha256(DATA).hexdigest(), size=len(DATA),
+                    received_at=datetime(2026, 12, 1, tzinfo=timezone.utc))
+
+
+def test_disk_full_is_a_sink_fault_retried_until_it_heals() -> None:
+    verdict = policy.classify(OSError(errno.ENOSPC, "No space left on device"), Settings())
+    assert verdict.kind == "sink" and verdict.limit is None
+    assert verdict.reason == "the records folder's disk is full: No space left on device"
+
+
+def test_redis_away_is_transient_and_retried_max_retries_times() -> None:
+    verdict = policy.classify(redis.ConnectionError("Connection refused"), Settings(max_retries=4))
+    assert verdict.kind == "transient" and verdict.limit == 4
+
+
+def test_back_off_doubles_up_to_its_cap() -> None:
+    settings = Settings(retry_backoff_max=10)
+    assert [policy.backoff(n, settings) for n in range(6)] == [1, 2, 4, 8, 10, 10]
+
+
+def test_an_error_nobody_foresaw_inside_the_pipeline_is_an_internal_error_record_not_a_retry(
+        redis_client: redis.Redis, tmp_path: Path) -> None:
+    settings = Settings(enrich="fast", boilerplate_file=tmp_path / "missing.yaml")
+    [outcome] = policy.run_or_fail(SOURCE, DATA, None, DedupIndex.from_settings(redis_client, settings), settings)
+    assert outcome.error.type == "internal_error"
+    assert outcome.error.message.startswith("ValueError: cannot read boilerplate rules")
+    assert outcome.pipeline.enrich == "fast"
+
+
+def test_every_failure_record_carries_the_configured_enrichment_level(redis_client: redis.Redis) -> None:
+    settings = Settings(enrich="full")
+    index = DedupIndex.from_settings(redis_client, settings)
+    verdict = policy.classify(redis.ConnectionError("gone"), settings)
+    failures = [
+        policy.run_or_fail(SOURCE, b"", BadInput("vanished", "gone"), index, settings)[0],
+        policy.gave_up(SOURCE, verdict, 5, settings),
+        policy.poisoned(SOURCE, 3, settings),
+    ]
+    assert [f.pipeline.enrich for f in failures] == ["full", "full", "full"]
+
+
+def test_a_poison_failure_record_says_how_many_times_the_worker_died() -> None:
+    failure = policy.poisoned(SOURCE, 3, Settings())
+    assert failure.error.type == "poison"
+    assert failure.error.message.startswith("the worker process died 3 times while processing this file")

@@ -1,0 +1,93 @@
+"""The one failure policy of the Celery task and `ingest process`: run-or-fail, and retries.
+
+Three answers, whoever runs the pipeline:
+- the input is at fault (``BadInput``, or anything the pipeline raises that nobody foresaw):
+  a failure record, never a retry;
+- Redis is away (``redis.RedisError``, kombu's ``OperationalError``): retried with capped exponential back-off, at most
+  ``max_retries`` times, then a ``transient`` failure record;
+- the records folder cannot be written (``OSError``: disk full, quota, read-only, permissions):
+  retried with the same back-off *until it heals*, since the failure record would go to the
+  same folder; the service reports the fault on its health endpoint meanwhile.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+from dataclasses import dataclass
+
+import redis
+from kombu.exceptions import OperationalError
+
+from .. import pipeline
+from ..errors import BadInput
+from ..models import FailureRecord, Outcome, SourceFile
+from ..pipeline.dedupe import DedupIndex
+from ..settings import Settings
+
+log = logging.getLogger(__name__)
+
+RETRYABLE = (redis.RedisError, OperationalError, OSError)  # OperationalError: kombu's "broker away"
+
+_SINK_ERRNOS = {
+    errno.ENOSPC: "the records folder's disk is full",
+    errno.EDQUOT: "the records folder's disk quota is used up",
+    errno.EROFS: "the records folder is on a read-only file system",
+    errno.EACCES: "the records folder is not writable (permission denied)",
+    errno.EPERM: "the records folder is not writable (operation not permitted)",
+    errno.EIO: "the records folder's disk reports I/O errors",
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a retryable error means: its kind, one line saying why, and how many retries it gets."""
+
+    kind: str  # "transient" (Redis) or "sink" (the records folder)
+    reason: str
+    limit: int | None  # None: retried until it heals
+
+
+def classify(exc: BaseException, settings: Settings) -> Verdict:
+    """The verdict on an error raised by the pipeline or by delivery (Redis or the sink)."""
+    if isinstance(exc, OSError) and not isinstance(exc, (redis.RedisError, OperationalError)):
+        what = _SINK_ERRNOS.get(exc.errno or 0, "the records folder cannot be written")
+        return Verdict("sink", f"{what}: {exc.strerror or exc}", None)
+    return Verdict("transient", f"Redis is unavailable: {type(exc).__name__}: {exc}", settings.max_retries)
+
+
+def backoff(retries: int, settings: Settings) -> int:
+    """Seconds before retry number ``retries + 1``: 1, 2, 4, ... capped at ``retry_backoff_max``."""
+    return min(2 ** retries, settings.retry_backoff_max)
+
+
+def run_or_fail(source: SourceFile, data: bytes, error: BadInput | None, index: DedupIndex,
+                settings: Settings, *, first_line: int = 1) -> list[Outcome]:
+    """Every outcome of one file: records, or failure records. Raises only ``RETRYABLE`` errors."""
+    if error is not None:
+        return [pipeline.failure(source, error, settings.enrich)]
+    try:
+        return pipeline.run(source, data, index, settings, first_line=first_line)
+    except (redis.RedisError, OperationalError):
+        raise
+    except Exception as exc:  # a bug, or an input nobody foresaw: record it, keep going
+        log.exception("failed on %s", source.path, extra={"file_id": source.sha256[:24], "file": source.path})
+        return [fail(source, "internal_error", f"{type(exc).__name__}: {exc}", settings)]
+
+
+def fail(source: SourceFile, kind: str, message: str, settings: Settings) -> FailureRecord:
+    """A failure record with the configured enrichment level, whatever the path that wrote it."""
+    return pipeline.failure(source, BadInput(kind, message), settings.enrich)
+
+
+def gave_up(source: SourceFile, verdict: Verdict, retries: int, settings: Settings) -> FailureRecord:
+    return fail(source, "transient", f"gave up after {retries} retries: {verdict.reason}", settings)
+
+
+def poisoned(source: SourceFile, deaths: int, settings: Settings) -> FailureRecord:
+    return fail(
+        source, "poison",
+        f"the worker process died {deaths} times while processing this file (killed by the "
+        f"kernel, out of memory, or crashed); not tried again",
+        settings,
+    )
