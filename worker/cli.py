@@ -234,7 +234,9 @@ def status() -> None:
     url = _existing_redis(settings)
     if url is None:
         raise click.ClickException("no Redis is running (start `ingest run`, or set INGEST_REDIS_URL)")
-    from .service.redis_client import DEAD, STATS, connect, redact
+    import orjson
+
+    from .service.redis_client import DEAD, IGNORED, STATS, connect, redact
 
     client = connect(url, wait=5)
     stats = {k.decode(): int(v) for k, v in client.hgetall(STATS).items()}
@@ -243,6 +245,10 @@ def status() -> None:
     for key in ("queued", "records", "duplicates", "skipped", "failed"):
         click.echo(f"{key:<11} {stats.get(key, 0)}")
     click.echo(f"dead        {client.hlen(DEAD)} dead letter(s) (`ingest failed list`)")
+    ignored = sorted(client.hgetall(IGNORED).items())
+    click.echo(f"ignored     {len(ignored)} file(s) left in the inbox (names never taken)")
+    for path, entry in ignored:
+        click.echo(f"  {path.decode(errors='replace')}  ({orjson.loads(entry)['reason']})")
 
 
 @main.group()

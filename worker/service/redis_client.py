@@ -14,6 +14,7 @@ SEEN = f"{PREFIX}:seen:"          # + sha256 -> "queued" | "done:<record id>" (i
 STATS = f"{PREFIX}:stats"         # hash of counters: queued, records, duplicates, skipped, failed
 DEAD = f"{PREFIX}:dead"           # hash: failure id -> dead-letter entry (JSON)
 DEAD_MESSAGE = f"{PREFIX}:dead:msg:"  # + failure id -> the original task message, for retry
+IGNORED = f"{PREFIX}:ignored"     # hash: inbox path -> why the watcher leaves it there (JSON)
 
 
 def connect(url: str, *, wait: float | None = None) -> redis.Redis:
