@@ -11,11 +11,10 @@ was seen held open. The watcher does the I/O (stat, the /proc scan) and asks `de
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Signature:
+class Signature(NamedTuple):
     """What a file is now, as far as completeness goes: another value means other bytes."""
 
     dev: int
@@ -24,8 +23,7 @@ class Signature:
     mtime_ns: int
 
 
-@dataclass(frozen=True)
-class Look:
+class Look(NamedTuple):
     """What is known of a pending file at one readiness round (times are monotonic seconds)."""
 
     now: float
@@ -36,8 +34,7 @@ class Look:
     open_for_write: bool | None = None  # None: not known (not looked yet, or not visible)
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     ready: bool
     why: str
     still_since: float  # the settle clock to carry to the next round
@@ -57,7 +54,7 @@ def decide(look: Look, settle: float) -> Verdict:
     quiet_since = max(look.still_since, look.closed_at if look.closed_at is not None else look.still_since)
     quiet = look.now - quiet_since
     if quiet < settle:
-        return Verdict(False, f"unchanged for {quiet:.1f} s of {settle:g} s", look.still_since)
+        return Verdict(False, "not yet unchanged for the settle time", look.still_since)
     if look.open_for_write is None:
         return Verdict(True, f"unchanged for {settle:g} s (writers not checked)", look.still_since)
     return Verdict(True, f"closed and unchanged for {settle:g} s", look.still_since)
