@@ -64,7 +64,8 @@ def test_a_close_event_alone_does_not_make_a_file_ready() -> None:
 
 
 def test_the_settle_time_counts_from_the_last_close_event() -> None:
-    """A chunk written and closed between two looks (same size seen by chance) restarts it."""
+    """A writer /proc does not show (another container on this kernel) still sends its close
+    event: a file it held open without writing is still for the settle time after the close."""
     verdict = decide(Look(now=12.0, stat=FILE, before=FILE, still_since=9.0, closed_at=11.0,
                           open_for_write=False), SETTLE)
     assert not verdict.ready and verdict.still_since == 9.0

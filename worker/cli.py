@@ -247,8 +247,10 @@ def status() -> None:
     click.echo(f"dead        {client.hlen(DEAD)} dead letter(s) (`ingest failed list`)")
     ignored = sorted(client.hgetall(IGNORED).items())
     click.echo(f"ignored     {len(ignored)} file(s) left in the inbox (names never taken)")
-    for path, entry in ignored:
+    for path, entry in ignored[:20]:
         click.echo(f"  {path.decode(errors='replace')}  ({orjson.loads(entry)['reason']})")
+    if len(ignored) > 20:
+        click.echo(f"  ... and {len(ignored) - 20} more")
 
 
 @main.group()
