@@ -31,6 +31,7 @@ test-fast: install
 ## benchmarks: prints tables and rewrites BENCHMARKS.md (quality ones skip without ../shared/data)
 bench: install
 	$(PY) bench/run.py
+	$(PY) bench/watcher.py
 	$(PY) bench/html_quality.py --write
 	$(PY) bench/normalise_quality.py --write
 	$(PY) bench/dedupe_quality.py

@@ -34,6 +34,7 @@ class Service:
             "INGEST_RECORDS_DIR": str(self.records),
             "INGEST_STATE_DIR": str(workdir / "state"),
             "INGEST_SETTLE_SECONDS": "0.5",
+            "INGEST_POLLING_SETTLE_SECONDS": "0.5",
             "INGEST_RESCAN_SECONDS": "2",
             "INGEST_ENRICH": "fast",
             "INGEST_METRICS_PORT": "0",

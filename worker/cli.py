@@ -278,7 +278,9 @@ def status() -> None:
     """Queue depth, counters and dead letters of the running service."""
     settings = _settings()
     url = _require_redis(settings)
-    from .service.redis_client import DEAD, STATS, connect, redact
+    import orjson
+
+    from .service.redis_client import DEAD, IGNORED, STATS, connect, redact
 
     client = connect(url, wait=5)
     stats = {k.decode(): int(v) for k, v in client.hgetall(STATS).items()}
@@ -287,6 +289,12 @@ def status() -> None:
     for key in ("queued", "records", "duplicates", "skipped", "failed"):
         click.echo(f"{key:<11} {stats.get(key, 0)}")
     click.echo(f"dead        {client.hlen(DEAD)} dead letter(s) (`ingest failed list`)")
+    ignored = sorted(client.hgetall(IGNORED).items())
+    click.echo(f"ignored     {len(ignored)} file(s) left in the inbox (names never taken)")
+    for path, entry in ignored[:20]:
+        click.echo(f"  {path.decode(errors='replace')}  ({orjson.loads(entry)['reason']})")
+    if len(ignored) > 20:
+        click.echo(f"  ... and {len(ignored) - 20} more")
 
 
 @main.group()

@@ -55,9 +55,15 @@ class Settings(BaseSettings):
         description="Use the polling observer (Docker Desktop bind mounts, NFS: no inotify events).",
     )
     settle_seconds: float = Field(
-        1.0,
-        description="A file with no close-after-write event is ready once its size and mtime "
-        "have been still this long.",
+        2.0,
+        description="A file is taken once no process holds it open for writing and its size and "
+        "mtime have been still this long, even after a close (an appender closes between "
+        "chunks): 2 s covers writers pausing 1-1.5 s between chunks.",
+    )
+    polling_settle_seconds: float = Field(
+        10.0,
+        description="The settle time with `polling`: writers there (NFS, other hosts) are "
+        "invisible and file attributes are cached for seconds, so size and mtime must be still longer.",
     )
     rescan_seconds: float = Field(
         30.0,

@@ -16,6 +16,7 @@ DEAD = f"{PREFIX}:dead"           # hash: failure id -> dead-letter entry (JSON)
 DEAD_MESSAGE = f"{PREFIX}:dead:msg:"  # + failure id -> the original task message, for retry
 ATTEMPTS = f"{PREFIX}:attempts:"  # + task id -> deliveries begun and not ended (worker deaths)
 FAULTS = f"{PREFIX}:faults"       # hash: "<host>:<worker pid>" -> why its writes fail now (health)
+IGNORED = f"{PREFIX}:ignored"     # hash: inbox path -> why the watcher leaves it there (JSON)
 
 
 def connect(url: str, *, wait: float | None = None) -> redis.Redis:
