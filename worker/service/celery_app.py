@@ -71,6 +71,15 @@ class Consumer(CeleryConsumer):
 
     dropped: list[str] = []
 
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        # kombu 5.7's Redis channel, used after its connection was closed (a task finishing
+        # after a Redis restart acks on it), raises AttributeError instead of a connection
+        # error, and Celery then exits as on a bug. Counted as a connection error, the ack is
+        # logged as failed (the message comes back after the visibility timeout, and processing
+        # it again is idempotent) and the consumer reconnects.
+        self.connection_errors = (*self.connection_errors, AttributeError)
+
     def on_connection_error_after_connected(self, exc: Exception) -> None:
         """Survive the close of a broken connection (Celery 5.7 / kombu 5.7).
 

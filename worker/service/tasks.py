@@ -108,8 +108,10 @@ def process_file(self: Task, message: dict) -> str:
                 else:
                     counts.update(_process_item(ctx, item))
             result = summary(counts)
-        ctx.redis.hdel(FAULTS, metrics.fault_field(os.getppid()))  # writes work (again)
-        _end_attempt(ctx.redis, self.request.id)
+        pipe = ctx.redis.pipeline(transaction=False)
+        pipe.hdel(FAULTS, metrics.fault_field(os.getppid()))  # writes work (again)
+        _end_attempt(pipe, self.request.id)
+        pipe.execute()
         return result
     except policy.RETRYABLE as exc:
         return _retry_or_give_up(self, items, exc)
@@ -137,7 +139,7 @@ def _begin_attempt(ctx: _Context, task_id: str) -> int:
     return int(pipe.execute()[0]) - 1
 
 
-def _end_attempt(client: redis.Redis, task_id: str) -> None:
+def _end_attempt(client: redis.Redis | redis.client.Pipeline, task_id: str) -> None:
     client.delete(ATTEMPTS + task_id)
 
 
