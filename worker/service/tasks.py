@@ -112,7 +112,7 @@ def _retry_or_give_up(task: Task, items: list[dict], exc: Exception) -> str:
     """
     settings = get_settings()
     retries = task.request.retries
-    names = ", ".join(item["source"]["path"] for item in items[:3]) + (" ..." if len(items) > 3 else "")
+    names = ", ".join(open_message(item)[0].path for item in items[:3]) + (" ..." if len(items) > 3 else "")
     if retries < settings.max_retries:
         delay = min(2 ** retries, settings.retry_backoff_max)
         log.warning("retrying %s in %ss: %s", names, delay, exc)
