@@ -8,6 +8,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -149,15 +150,17 @@ def test_worker_and_watcher_serve_metrics_and_health_on_loopback(redis_url: str,
 
 
 def test_health_error_does_not_show_the_redis_address() -> None:
-    closed = free_port()
-    client = redis.Redis(host="127.0.0.1", port=closed, socket_connect_timeout=1)
-    port = free_port()
-    server = serve(port, lambda: {"ok": bool(client.ping())})
-    try:
-        status, body = _get(port, "/healthz")
-    finally:
-        server.shutdown()
-        server.server_close()
+    with socket.socket() as held:  # bound, never listening: connections to it are refused
+        held.bind(("127.0.0.1", 0))
+        closed = held.getsockname()[1]
+        client = redis.Redis(host="127.0.0.1", port=closed, socket_connect_timeout=1)
+        port = free_port()
+        server = serve(port, lambda: {"ok": bool(client.ping())})
+        try:
+            status, body = _get(port, "/healthz")
+        finally:
+            server.shutdown()
+            server.server_close()
     assert status == 503 and '"ok": false' in body
     assert str(closed) not in body and "127.0.0.1" not in body
 

@@ -158,7 +158,7 @@ def open_message(message: Any) -> tuple[SourceFile, bytes, BadInput | None]:
         parsed = FileMessage.model_validate(message)
     except ValidationError as exc:
         return _invalid(message, exc)
-    source = SourceFile.model_validate(parsed.source.model_dump())
+    source = SourceFile.model_construct(parsed.source.model_fields_set, **dict(parsed.source))  # validated
     error = BadInput(parsed.error.type, parsed.error.message) if parsed.error else None
     return source, parsed.content or b"", error
 
