@@ -22,6 +22,8 @@ COPY worker ./worker
 RUN pip install --no-deps . && python -c "import worker.cli"
 
 USER ingest
-ENV INGEST_INBOX=/data/inbox INGEST_RECORDS_DIR=/data/records INGEST_STATE_DIR=/home/ingest/.ingest
+# State (the worker's metrics files) under /tmp, writable whatever UID runs the image
+# (compose's INGEST_UID) and a tmpfs when the root file system is read-only.
+ENV INGEST_INBOX=/data/inbox INGEST_RECORDS_DIR=/data/records INGEST_STATE_DIR=/tmp/ingest HOME=/tmp
 ENTRYPOINT ["ingest"]
 CMD ["worker"]

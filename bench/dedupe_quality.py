@@ -333,7 +333,7 @@ def main() -> None:
             ds_ms.append(time_per_article(Datasketch(p).check, speed_bodies, f"r{run}-"))
         client.flushall()
         ds_storage = {"type": "redis", "basename": b"bench-ds",
-                      "redis": {"host": "127.0.0.1", "port": server.port}}
+                      "redis": {"host": "127.0.0.1", "port": server.port, "password": server.password}}
         ds_redis_n = min(300, len(speed_bodies))
         ds_redis_ms.append(time_per_article(Datasketch(p, ds_storage).check, speed_bodies[:ds_redis_n], "d"))
 

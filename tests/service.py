@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -134,3 +135,14 @@ def jsonl_from_seeds(lines: int, *, bad_line: int | None = None) -> bytes:
 
 def outcome_count(service: Service) -> int:
     return len(list(service.records.glob("*.json"))) + len(list((service.records / "_failed").glob("*.json")))
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Local IPv4 addresses of the TCP sockets listening on ``port`` (from /proc/net/tcp)."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        address, hex_port = fields[1].split(":")
+        if fields[3] == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+            found.add(socket.inet_ntoa(bytes.fromhex(address)[::-1]))
+    return found

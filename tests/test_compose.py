@@ -13,7 +13,8 @@ from tests.conftest import ROOT
 from worker.cli import main as cli
 from worker.settings import Settings
 
-COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+TEXT = (ROOT / "docker-compose.yml").read_text()
+COMPOSE = yaml.safe_load(TEXT)
 SERVICES = COMPOSE["services"]
 
 
@@ -31,7 +32,7 @@ def test_redis_persists_with_aof_never_evicts_and_is_not_published() -> None:
     command = " ".join(redis["command"])
     assert "--appendonly yes" in command
     assert "--maxmemory-policy noeviction" in command
-    assert "--requirepass" in command
+    assert "requirepass $$REDIS_PASSWORD" in command
     assert "ports" not in redis
     assert "healthcheck" in redis
     assert any(v.endswith(":/data") for v in redis["volumes"])
@@ -89,3 +90,57 @@ def test_compose_file_is_valid_against_the_compose_spec() -> None:
     result = subprocess.run([exe, "--builtin-schema", "vendor.compose-spec", str(ROOT / "docker-compose.yml")],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _argv(service: str) -> list[str]:
+    """Every command line compose starts in ``service``: its command and its healthcheck."""
+    definition = SERVICES[service]
+    return [*definition.get("command", []), *definition.get("healthcheck", {}).get("test", [])]
+
+
+def test_redis_password_is_required_never_defaulted() -> None:
+    uses = re.findall(r"\$\{REDIS_PASSWORD([^}]*)\}", TEXT)
+    assert uses and all(use.startswith(":?") for use in uses), uses
+
+
+def test_the_redis_password_is_on_no_command_line() -> None:
+    for service in SERVICES:
+        for arg in _argv(service):
+            assert "${REDIS_PASSWORD" not in arg, service  # compose would paste it into argv
+            assert not re.search(r"--requirepass|--broker|redis-cli .*-a |://:", arg), service
+    script = SERVICES["redis"]["command"][-1]
+    assert re.search(r"exec redis-server - .*<<EOF\nrequirepass \$\$REDIS_PASSWORD\n(.*\n)*EOF", script)
+
+
+def test_redis_disables_the_commands_that_reach_files_or_code() -> None:
+    script = SERVICES["redis"]["command"][-1]
+    for command in ("CONFIG", "DEBUG", "MODULE", "SHUTDOWN", "REPLICAOF", "SLAVEOF", "ACL"):
+        assert f'rename-command {command} ""' in script
+
+
+def test_worker_and_watcher_have_healthchecks_on_their_health_endpoint() -> None:
+    for service, port in (("worker", "INGEST_WORKER_METRICS_PORT"), ("watcher", "INGEST_METRICS_PORT")):
+        test = " ".join(SERVICES[service]["healthcheck"]["test"])
+        assert "http://127.0.0.1:" in test and "/healthz" in test and port in test
+
+
+def test_every_service_has_a_memory_limit() -> None:
+    for name, service in SERVICES.items():
+        assert re.fullmatch(r"\d+[kmg]", str(service.get("mem_limit", ""))), name
+
+
+def test_every_service_drops_capabilities_privilege_escalation_and_writes_only_its_volumes() -> None:
+    for name, service in SERVICES.items():
+        assert service["cap_drop"] == ["ALL"], name
+        assert "no-new-privileges:true" in service["security_opt"], name
+        assert service["read_only"] is True, name
+
+
+def test_state_dir_and_home_are_on_a_tmpfs_so_any_uid_can_write_them() -> None:
+    for service in ("worker", "watcher"):
+        tmpfs = [entry.split(":")[0] for entry in SERVICES[service]["tmpfs"]]
+        for variable in ("INGEST_STATE_DIR", "HOME"):
+            assert any(_env(service)[variable].startswith(mount + "/") or _env(service)[variable] == mount
+                       for mount in tmpfs), (service, variable)
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"INGEST_STATE_DIR=/tmp/", dockerfile) and "/home/" not in dockerfile.split("USER")[-1]

@@ -114,9 +114,8 @@ def test_files_dropped_while_the_watcher_is_down_are_all_processed(
 
 def test_watcher_and_worker_wait_for_unreachable_redis_and_files_wait_in_the_inbox(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    port = free_port()
-    service = Service(f"redis://127.0.0.1:{port}/0", tmp_path / "svc", enrich="off")
-    server = EmbeddedRedis(tmp_path / "redis", port=port)
+    server = EmbeddedRedis(tmp_path / "redis", port=free_port())  # not started: its URL (with the password) is known
+    service = Service(server.url, tmp_path / "svc", enrich="off")
     try:
         service.start_worker(concurrency=1)
         service.start("watcher", "watch")

