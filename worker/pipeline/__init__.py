@@ -18,6 +18,7 @@ from ..errors import BadInput
 from ..models import (
     Document,
     EnrichLevel,
+    Enrichment,
     ErrorInfo,
     FailureRecord,
     Outcome,
@@ -32,6 +33,9 @@ from .enrich import enrich
 from .normalise import normalise
 from .normalise.rules import load_rules
 from .parse import parse
+
+
+ENRICHED_FIELDS = tuple(name for name in Enrichment.model_fields if name != "level")  # copied onto the record
 
 
 class _Timer:
@@ -109,13 +113,7 @@ def process_document(
         source=src,
         **article.model_dump(),
         dedup=dedup,
-        entities=enrichment.entities,
-        quotes=enrichment.quotes,
-        amounts=enrichment.amounts,
-        dates=enrichment.dates,
-        keywords=enrichment.keywords,
-        summary=enrichment.summary,
-        tone=enrichment.tone,
+        **{field: getattr(enrichment, field) for field in ENRICHED_FIELDS},
         pipeline=PipelineInfo(version=__version__, enrich=enrichment.level, timings_ms=dict(timer.ms)),
     )
 
