@@ -105,3 +105,9 @@ def test_every_key_of_the_index_expires_within_one_window(index: StoryIndex, red
     index.assign(CALL_OTHER_OUTLET, "other", published=CALL + DAY)
     keys = [k for k in redis_client.scan_iter(match=f"{index.prefix}:*") if not k.endswith(b":next")]
     assert keys and all(0 < redis_client.ttl(k) <= index.window for k in keys)
+
+
+def test_first_seen_stays_the_article_that_opened_the_story_when_an_earlier_one_joins(index: StoryIndex) -> None:
+    index.assign(CALL_003, "rec003", published=CALL)
+    story = index.assign(CALL_OTHER_OUTLET, "other", published=CALL - DAY)
+    assert (story.first_seen.id, story.first_seen.at) == ("rec003", CALL)

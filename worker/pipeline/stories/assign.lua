@@ -3,8 +3,8 @@
 --
 -- Layout (P = prefix, n = story number from P:next, w = window seconds, t = publication time):
 --   P:next    story numbers, counted up
---   P:s:n     hash of story n: id (its first article's record id), t0 and t1 (earliest and
---             latest publication time of its articles), size, c (the centroid: up to C entries
+--   P:s:n     hash of story n: id and tf (its first article's record id and publication
+--             time), t0 and t1 (earliest and latest publication time of its articles), size, c (the centroid: up to C entries
 --             of >I4 term, >f weight, the sum of its articles' unit vectors, strongest first)
 --   P:i:k     inverted index of publication-time slice k = floor(t / w): field >I4 term, value
 --             the >I4 numbers of the stories that had that term as an anchor in that slice
@@ -18,7 +18,7 @@
 -- ARGV: prefix, record id, id of the original if this is a copy (""), publication time,
 --       window, threshold, vector (8 bytes per term: >I4 term, >f weight; unit length),
 --       anchors (>I4 terms), centroid size C, candidates verified MAXV, MAXL.
--- Returns {story id, size, first publication time, similarity as text, how}: how is
+-- Returns {story id, size, its first article's publication time, similarity as text, how}: how is
 -- 'created', 'joined', 'copy' (joined its original's story) or 'again' (this record was
 -- assigned before: the same answer).
 
@@ -88,11 +88,11 @@ local function cosine(centroid)
 end
 
 local function story(n)
-  local s = redis.call('HMGET', P .. ':s:' .. n, 'id', 't0', 't1', 'size', 'c')
+  local s = redis.call('HMGET', P .. ':s:' .. n, 'id', 't0', 't1', 'size', 'c', 'tf')
   if not s[1] then
     return nil
   end
-  return {id = s[1], t0 = tonumber(s[2]), t1 = tonumber(s[3]), size = tonumber(s[4]), c = s[5]}
+  return {id = s[1], t0 = tonumber(s[2]), t1 = tonumber(s[3]), size = tonumber(s[4]), c = s[5], tf = s[6]}
 end
 
 -- The centroid plus this article's vector, strongest C terms kept.
@@ -169,7 +169,7 @@ local function join(n, s, similarity, how)
   redis.call('APPEND', P .. ':m:' .. n, rid .. '\n')
   redis.call('EXPIRE', P .. ':m:' .. n, w)
   redis.call('SET', P .. ':r:' .. rid, struct.pack('>I4>I4>f', n, size, similarity), 'EX', w)
-  return {s.id, size, t0, string.format('%.4f', similarity), how}
+  return {s.id, size, s.tf, string.format('%.4f', similarity), how}
 end
 
 local function mapped(id)
@@ -189,7 +189,7 @@ end
 local n, s, size, similarity = mapped(rid)
 if n then
   if size > 0 then
-    return {s.id, size, s.t0, string.format('%.4f', similarity), 'again'}
+    return {s.id, size, s.tf, string.format('%.4f', similarity), 'again'}
   end
   return join(n, s, cosine(s.c) * (decay(s.t0, s.t1) or 0), 'joined')
 end
@@ -258,8 +258,8 @@ if best_n and best_sim >= threshold then
 else
   -- 4. A new story, named by this article.
   n = redis.call('INCR', P .. ':next')
-  redis.call('HSET', P .. ':s:' .. n, 'id', rid, 't0', t, 't1', t, 'size', 0, 'c', '')
-  result = join(n, {id = rid, t0 = t, t1 = t, c = ''}, 1.0, 'created')
+  redis.call('HSET', P .. ':s:' .. n, 'id', rid, 'tf', t, 't0', t, 't1', t, 'size', 0, 'c', '')
+  result = join(n, {id = rid, tf = t, t0 = t, t1 = t, c = ''}, 1.0, 'created')
 end
 -- A copy whose original has not been assigned yet: the original will join this story.
 if dup ~= '' then
