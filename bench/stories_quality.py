@@ -28,6 +28,7 @@ import argparse
 import hashlib
 import json
 import math
+import os
 import re
 import statistics
 import sys
@@ -257,6 +258,7 @@ def main() -> None:
     counts = Counter(labels)
     quality_table = table(["Method", "Threshold chosen", "Threshold", "P", "R", "F1"], rows)
     pearson_table = table(["Method", "Pearson with -overall (all 161 pairs)"], pearsons)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     cost_table = table(["Per article", "Clock", "Mean ms", "Median ms", "p95 ms", "Mean vs dedupe"], cost_rows)
     memory_lines = "\n".join(f"- `{k}`: {v:,.0f} bytes per story" for k, v in sorted(memory["per_kind"].items()))
     body = f"""
@@ -276,6 +278,9 @@ fixed hash of the pair id. The pairs carry no dates (one text has a date line): 
 ### Cost per article ({memory['articles']} articles into one index: the pairs' texts and the seeds; full enrichment's entities, enrichment itself excluded)
 
 {cost_table}
+
+Load average during the run: {load} (on {os.cpu_count()} cores). Wall times include waiting for a
+core; the work itself is the Python CPU time plus the Redis server's time for the script.
 
 ### Memory per live story ({memory['stories']} stories of {memory['articles']} articles; Redis `MEMORY USAGE` by key kind)
 

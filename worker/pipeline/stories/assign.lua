@@ -233,12 +233,14 @@ if #anchors > 0 then
     end
   end
 end
-table.sort(cands, function(a, b)
-  if hits[a] ~= hits[b] then
-    return hits[a] > hits[b]
-  end
-  return a > b
-end)
+if #cands > MAXV then
+  table.sort(cands, function(a, b)
+    if hits[a] ~= hits[b] then
+      return hits[a] > hits[b]
+    end
+    return a > b
+  end)
+end
 local best_n, best_s, best_sim = nil, nil, -1
 for i = 1, math.min(#cands, MAXV) do
   local cs = story(cands[i])
