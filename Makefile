@@ -36,6 +36,7 @@ bench: install
 	$(PY) bench/normalise_quality.py --write
 	$(PY) bench/dedupe_quality.py
 	$(PY) bench/enrich_quality.py
+	$(PY) bench/stories_quality.py --write
 
 ## regenerate the README's settings table and schema/record.schema.json
 docs: install

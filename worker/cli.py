@@ -297,6 +297,52 @@ def status() -> None:
         click.echo(f"  ... and {len(ignored) - 20} more")
 
 
+@main.command()
+@click.argument("story_id")
+@click.option("--records", "records_dir", type=click.Path(path_type=Path), help="Records folder [INGEST_RECORDS_DIR].")
+def story(story_id: str, records_dir: Path | None) -> None:
+    """The articles of a story (its id, or any of its records' ids), in the order they joined.
+
+    A live story's members come from Redis; one older than the story window, or with Redis not
+    running, from the records folder."""
+    import orjson
+
+    settings = _settings(records_dir=records_dir)
+
+    def record(rid: str) -> dict | None:
+        path = settings.records_dir / f"{rid}.json"
+        return orjson.loads(path.read_bytes()) if rid.isalnum() and path.is_file() else None
+
+    named = record(story_id)
+    if named and named.get("story"):
+        story_id = named["story"]["id"]
+    members: list[str] = []
+    url = _existing_redis(settings)
+    if url is not None:
+        from .pipeline.stories import StoryIndex
+        from .service.redis_client import connect
+
+        members = StoryIndex.from_settings(connect(url, wait=5), settings).members(story_id)
+    found = {rid: record(rid) for rid in members}
+    if not members and settings.records_dir.is_dir():  # not live: the records folder keeps it
+        for path in settings.records_dir.glob("*.json"):
+            data = orjson.loads(path.read_bytes())
+            if (data.get("story") or {}).get("id") == story_id:
+                found[data["id"]] = data
+    if not found:
+        raise click.ClickException(f"no story {story_id} in Redis or in {settings.records_dir}")
+    rows = sorted(found.items(), key=lambda kv: (kv[1] or {}).get("story", {}).get("size", 0))
+    click.echo(f"story {story_id}: {len(rows)} article(s)")
+    for rid, data in rows:
+        if data is None:
+            click.echo(f"{'?':>4}  {rid}  (no record file in {settings.records_dir})")
+            continue
+        info = data.get("story") or {}
+        published = data.get("published_at") or "-"
+        click.echo(f"{info.get('size', '?'):>4}  {rid}  {published}  {data.get('site') or '-'}  "
+                   f"similarity {info.get('similarity', 0):.3f}  {data.get('title') or ''}")
+
+
 @main.group()
 def failed() -> None:
     """Dead letters: inputs that became failure records."""

@@ -154,6 +154,28 @@ class Enrichment(_Model):
     tone: Tone | None = None
 
 
+class StorySeen(_Model):
+    id: str = Field(description="Record id of the story's first article.")
+    at: datetime = Field(description="Its publication time (arrival time, if it had none).")
+
+
+class StoryInfo(_Model):
+    """The story (event) an article reports, shared with other outlets' reports of it."""
+
+    id: str = Field(description="The story's id: the record id of its first article.")
+    size: int = Field(description="Articles in the story when this one joined it, this one included.")
+    first_seen: StorySeen
+    similarity: float = Field(
+        description="Cosine similarity to the story's centroid when this article joined, after "
+        "time decay (1.0: this article opened the story)."
+    )
+    basis: list[Literal["body", "entities", "keywords"]] = Field(
+        default_factory=list,
+        description="What the similarity used: body words, and entities and keywords when "
+        "enrichment found them.",
+    )
+
+
 class PipelineInfo(_Model):
     version: str
     enrich: EnrichLevel = "off"
@@ -185,6 +207,7 @@ class Record(_Model):
     keywords: list[str] = Field(default_factory=list)
     summary: str | None = None
     tone: Tone | None = None
+    story: StoryInfo | None = Field(None, description="The story this article is part of.")
     pipeline: PipelineInfo
 
 

@@ -170,6 +170,18 @@ class Settings(BaseSettings):
         "at or above which two articles are near duplicates: catches copies cut short.",
     )
 
+    # --- stories ----------------------------------------------------------------------------
+    story_window: int = Field(
+        7 * DAY,
+        description="Seconds of publication time within which an article can join a story "
+        "(a story is forgotten one window after its last article).",
+    )
+    story_threshold: float = Field(
+        0.15,
+        description="Similarity to a story's centroid (after time decay) at or above which an "
+        "article joins it; below, it opens a new story.",
+    )
+
     # --- enrich -----------------------------------------------------------------------------
     enrich: Literal["full", "fast", "off"] = Field(
         "full",

@@ -1,4 +1,4 @@
-"""The pipeline: ``parse -> normalise -> dedupe -> enrich``, one article at a time.
+"""The pipeline: ``parse -> normalise -> dedupe -> enrich -> stories``, one article at a time.
 
 Each stage is a plain function over pydantic models in its own module; this module only chains
 them, times them and turns a ``BadInput`` into a ``FailureRecord``. The Celery task and
@@ -33,6 +33,7 @@ from .enrich import enrich
 from .normalise import normalise
 from .normalise.rules import load_rules
 from .parse import parse
+from .stories import assign_story, story_vector
 
 
 ENRICHED_FIELDS = tuple(name for name in Enrichment.model_fields if name != "level")  # copied onto the record
@@ -90,7 +91,7 @@ def _renumbered(doc: Document | BadInput, line: int) -> Document | BadInput:
 def process_document(
     source: SourceFile, doc: Document, index: DedupIndex, settings: Settings, timer: _Timer
 ) -> Outcome:
-    """One parsed document through normalise, dedupe and enrich."""
+    """One parsed document through normalise, dedupe, enrich and stories."""
     src = source.model_copy(update={
         "format": doc.format, "encoding": doc.encoding, "compression": doc.compression,
         "line": doc.line,
@@ -108,12 +109,15 @@ def process_document(
             article, enrich_level(settings.enrich, article.language),
             spacy_model=settings.spacy_model, alias_file=settings.alias_file,
         )
+    with timer.stage("stories"):  # after enrich (it reads entities); one atomic step in Redis
+        story = assign_story(index.redis, settings, article, enrichment, rid, dedup, src.received_at)
     return Record(
         id=rid,
         source=src,
         **article.model_dump(),
         dedup=dedup,
         **{field: getattr(enrichment, field) for field in ENRICHED_FIELDS},
+        story=story,
         pipeline=PipelineInfo(version=__version__, enrich=enrichment.level, timings_ms=dict(timer.ms)),
     )
 
@@ -131,9 +135,10 @@ GENEVA, March 3 (Reuters) - President Joe Biden said on Monday that the $5 milli
 
 
 def warm_up(settings: Settings) -> None:
-    """Load every model the stages use (language, NER) before the first real article."""
+    """Load every model and table the stages use (language, NER, IDF) before the first real article."""
     doc = Document(text=_WARM_UP_TEXT, format="txt", encoding="utf-8")
-    enrich(normalise(doc, load_rules(settings.boilerplate_file)), settings.enrich, spacy_model=settings.spacy_model, alias_file=settings.alias_file)
+    article = normalise(doc, load_rules(settings.boilerplate_file))
+    story_vector(article, enrich(article, settings.enrich, spacy_model=settings.spacy_model, alias_file=settings.alias_file))
 
 
 def failure(source: SourceFile, exc: BadInput, level: EnrichLevel = "off") -> FailureRecord:

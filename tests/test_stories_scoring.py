@@ -1,0 +1,87 @@
+"""Story vectors and their similarity: pure functions, real seeds, no Redis."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from worker.models import Article, Enrichment
+from worker.pipeline.enrich import enrich
+from worker.pipeline.normalise import normalise
+from worker.pipeline.parse import parse
+from worker.pipeline.stories import CONFIG_FILE, StoryConfig, body_weights, load_config, similarity, story_vector
+from worker.pipeline.stories.terms import idf_table, words
+
+from .conftest import DATA, SEEDS
+
+PARAPHRASE_003 = DATA / "stories" / "003_call_other_outlet.txt"
+
+
+def article(path) -> Article:
+    [doc] = parse(path.read_bytes(), path.name, max_decompressed_bytes=10**7)
+    return normalise(doc)
+
+
+def vector(path, level: str = "fast"):
+    art = article(path)
+    return story_vector(art, enrich(art, level))
+
+
+def test_rare_words_weigh_more_than_common_ones() -> None:
+    idf, floor = idf_table()
+    assert idf["the"] < idf["president"] < idf["missiles"] < idf.get("zelenskyy", floor)
+
+
+def test_an_unknown_word_gets_the_floor_idf_the_table_never_exceeds() -> None:
+    idf, floor = idf_table()
+    assert "qwxzyvk" not in idf and max(idf.values()) <= floor
+
+
+def test_stopwords_month_names_and_possessives_are_not_story_terms() -> None:
+    assert words("The President's visit in January, he said") == ["", "president", "visit", "", "", "", ""]
+
+
+def test_a_word_in_the_headline_weighs_more_than_the_same_word_deep_in_the_body() -> None:
+    filler = " ".join(["harbour dredging contract"] * 60)
+    early = body_weights(f"Volcano erupts\n{filler}", load_config())
+    late = body_weights(f"{filler}\nvolcano erupts", load_config())
+    assert early["volcano"] > late["volcano"]
+
+
+def test_without_enrichment_the_vector_is_body_words_alone_and_says_so() -> None:
+    art = article(SEEDS[3])
+    assert story_vector(art, Enrichment(level="off")).basis == ["body"]
+
+
+def test_with_enrichment_entities_and_keywords_join_the_body_words() -> None:
+    assert vector(SEEDS[3], "fast").basis == ["body", "entities", "keywords"]
+
+
+def test_a_vector_has_unit_length_and_its_strongest_terms_first() -> None:
+    weights = list(vector(SEEDS[0]).terms.values())
+    assert sum(w * w for w in weights) == pytest.approx(1.0)
+    assert weights == sorted(weights, reverse=True)
+
+
+def test_another_outlets_report_of_the_call_is_closest_to_seed_003_of_all_seeds() -> None:
+    para = vector(PARAPHRASE_003)
+    scores = {seed.name[:3]: similarity(para, vector(seed)) for seed in SEEDS}
+    assert max(scores, key=scores.get) == "003"
+
+
+def test_an_unrelated_article_scores_below_the_story_threshold() -> None:
+    from worker.settings import Settings
+
+    html = DATA / "html" / "news_article.html"
+    [doc] = parse(html.read_bytes(), html.name, max_decompressed_bytes=10**7)
+    other = normalise(doc)
+    assert similarity(vector(SEEDS[3]), story_vector(other, enrich(other, "fast"))) < Settings().story_threshold
+
+
+def test_the_config_file_is_validated() -> None:
+    raw = yaml.safe_load(CONFIG_FILE.read_text())
+    with pytest.raises(ValidationError):
+        StoryConfig.model_validate({**raw, "wieghts": raw["weights"]})
+    with pytest.raises(ValidationError):
+        StoryConfig.model_validate({**raw, "body_terms": 0})

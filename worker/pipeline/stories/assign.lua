@@ -1,0 +1,271 @@
+-- Story assign-or-create: one atomic step, so two workers handling two reports of one event at
+-- the same moment can never open two stories for it: the second sees the first's story.
+--
+-- Layout (P = prefix, n = story number from P:next, w = window seconds, t = publication time):
+--   P:next    story numbers, counted up
+--   P:s:n     hash of story n: id and tf (its first article's record id and publication
+--             time), t0 and t1 (earliest and latest publication time of its articles), size, c (the centroid: up to C entries
+--             of >I4 term, >f weight, the sum of its articles' unit vectors, strongest first)
+--   P:i:k     inverted index of publication-time slice k = floor(t / w): field >I4 term, value
+--             the >I4 numbers of the stories that had that term as an anchor in that slice
+--             (newest MAXL kept). An article reads slices k-1, k, k+1: every story within w.
+--   P:m:n     the record ids of story n's articles, in the order they joined, one per line
+--   P:r:rid   the story a record is in: >I4 story number, >I4 size when it joined (0: reserved
+--             for an original whose copy came first), >f similarity
+-- Every key is given w seconds to live whenever it is written, so memory holds the stories
+-- touched within one window; a story is a candidate only within w of publication time.
+--
+-- ARGV: prefix, record id, id of the original if this is a copy (""), publication time,
+--       window, threshold, vector (8 bytes per term: >I4 term, >f weight; unit length),
+--       anchors (>I4 terms), centroid size C, candidates verified MAXV, MAXL.
+-- Returns {story id, size, its first article's publication time, similarity as text, how}: how is
+-- 'created', 'joined', 'copy' (joined its original's story) or 'again' (this record was
+-- assigned before: the same answer).
+
+local P = ARGV[1]
+local rid = ARGV[2]
+local dup = ARGV[3]
+local t = tonumber(ARGV[4])
+local w = tonumber(ARGV[5])
+local threshold = tonumber(ARGV[6])
+local vec = ARGV[7]
+local anchors = ARGV[8]
+local C = tonumber(ARGV[9])
+local MAXV = tonumber(ARGV[10])
+local MAXL = tonumber(ARGV[11])
+
+local mine, order = {}, {}
+
+do
+  local e = {struct.unpack('>' .. string.rep('I4f', #vec / 8), vec)}
+  for i = 1, #e - 1, 2 do
+    mine[e[i]] = e[i + 1]
+    order[#order + 1] = e[i]
+  end
+end
+
+-- Time decay: full weight inside the story's span, half at one window from it, 0 beyond.
+local function decay(t0, t1)
+  local gap = math.max(0, t0 - t, t - t1)
+  if gap > w then
+    return nil
+  end
+  return 2 ^ (-(gap / w) ^ 2)
+end
+
+-- Every (term, weight) of a packed vector, in one call: {term1, weight1, term2, ...}.
+local formats = {}
+local function entries(blob)
+  local n = #blob / 8
+  if n == 0 then
+    return {}
+  end
+  local f = formats[n]
+  if not f then
+    f = '>' .. string.rep('I4f', n)
+    formats[n] = f
+  end
+  local out = {struct.unpack(f, blob)}
+  out[#out] = nil  -- struct.unpack also returns the next position
+  return out
+end
+
+local function cosine(centroid)
+  local e = entries(centroid)
+  local dot, norm = 0, 0
+  for i = 1, #e, 2 do
+    local weight = e[i + 1]
+    norm = norm + weight * weight
+    local m = mine[e[i]]
+    if m then
+      dot = dot + m * weight
+    end
+  end
+  if norm == 0 then
+    return 0
+  end
+  return dot / math.sqrt(norm)
+end
+
+local function story(n)
+  local s = redis.call('HMGET', P .. ':s:' .. n, 'id', 't0', 't1', 'size', 'c', 'tf')
+  if not s[1] then
+    return nil
+  end
+  return {id = s[1], t0 = tonumber(s[2]), t1 = tonumber(s[3]), size = tonumber(s[4]), c = s[5], tf = s[6]}
+end
+
+-- The centroid plus this article's vector, strongest C terms kept.
+local function merged(centroid)
+  local sum, terms = {}, {}
+  local e = entries(centroid)
+  for i = 1, #e, 2 do
+    sum[e[i]] = e[i + 1]
+    terms[#terms + 1] = e[i]
+  end
+  for _, term in ipairs(order) do
+    if sum[term] then
+      sum[term] = sum[term] + mine[term]
+    else
+      sum[term] = mine[term]
+      terms[#terms + 1] = term
+    end
+  end
+  table.sort(terms, function(a, b) return sum[a] > sum[b] end)
+  local values = {}
+  local n = math.min(#terms, C)
+  for i = 1, n do
+    values[2 * i - 1] = terms[i]
+    values[2 * i] = sum[terms[i]]
+  end
+  if n == 0 then
+    return ''
+  end
+  return struct.pack('>' .. string.rep('I4f', n), unpack(values))
+end
+
+local function index_anchors(n)
+  local k = math.floor(t / w)
+  local key = P .. ':i:' .. k
+  local packed = struct.pack('>I4', n)
+  local fields = {}
+  for i = 1, #anchors / 4 do
+    fields[i] = string.sub(anchors, (i - 1) * 4 + 1, i * 4)
+  end
+  if #fields == 0 then
+    return
+  end
+  local lists = redis.call('HMGET', key, unpack(fields))
+  local args = {}
+  for i, field in ipairs(fields) do
+    local list = lists[i] or ''
+    if string.sub(list, -4) ~= packed then
+      list = list .. packed
+      if #list > MAXL * 4 then
+        list = string.sub(list, -MAXL * 4)
+      end
+      args[#args + 1] = field
+      args[#args + 1] = list
+    end
+  end
+  if #args > 0 then
+    redis.call('HSET', key, unpack(args))
+  end
+  redis.call('EXPIRE', key, w)
+end
+
+-- Article joins (or opens) story n; update its span, size and (unless a copy) centroid.
+local function join(n, s, similarity, how)
+  local key = P .. ':s:' .. n
+  local size = redis.call('HINCRBY', key, 'size', 1)
+  local t0, t1 = math.min(s.t0, t), math.max(s.t1, t)
+  if how == 'copy' then
+    redis.call('HSET', key, 't0', t0, 't1', t1)
+  else
+    redis.call('HSET', key, 't0', t0, 't1', t1, 'c', merged(s.c))
+    index_anchors(n)
+  end
+  redis.call('EXPIRE', key, w)
+  redis.call('APPEND', P .. ':m:' .. n, rid .. '\n')
+  redis.call('EXPIRE', P .. ':m:' .. n, w)
+  redis.call('SET', P .. ':r:' .. rid, struct.pack('>I4>I4>f', n, size, similarity), 'EX', w)
+  return {s.id, size, s.tf, string.format('%.4f', similarity), how}
+end
+
+local function mapped(id)
+  local raw = redis.call('GET', P .. ':r:' .. id)
+  if not raw then
+    return nil
+  end
+  local n, size, similarity = struct.unpack('>I4>I4>f', raw)
+  local s = story(n)
+  if not s then
+    return nil
+  end
+  return n, s, size, similarity
+end
+
+-- 1. Assigned before (a retried task), or reserved by a copy that came first.
+local n, s, size, similarity = mapped(rid)
+if n then
+  if size > 0 then
+    return {s.id, size, s.tf, string.format('%.4f', similarity), 'again'}
+  end
+  return join(n, s, cosine(s.c) * (decay(s.t0, s.t1) or 0), 'joined')
+end
+
+-- 2. A copy joins its original's story.
+if dup ~= '' then
+  n, s = mapped(dup)
+  if n then
+    return join(n, s, cosine(s.c) * (decay(s.t0, s.t1) or 0), 'copy')
+  end
+end
+
+-- 3. Candidates: stories sharing an anchor term, within the window of publication time; the
+-- MAXV sharing the most anchors are scored against their centroids.
+local k = math.floor(t / w)
+local hits, cands = {}, {}
+if #anchors > 0 then
+  local fields = {}
+  for i = 1, #anchors / 4 do
+    fields[i] = string.sub(anchors, (i - 1) * 4 + 1, i * 4)
+  end
+  for slice = k - 1, k + 1 do
+    local lists = redis.call('HMGET', P .. ':i:' .. slice, unpack(fields))
+    for _, list in ipairs(lists) do
+      if list then
+        local seen = {}
+        local numbers = {struct.unpack('>' .. string.rep('I4', #list / 4), list)}
+        for j = 1, #numbers - 1 do
+          local m = numbers[j]
+          if not seen[m] then
+            seen[m] = true
+            if hits[m] then
+              hits[m] = hits[m] + 1
+            else
+              hits[m] = 1
+              cands[#cands + 1] = m
+            end
+          end
+        end
+      end
+    end
+  end
+end
+if #cands > MAXV then
+  table.sort(cands, function(a, b)
+    if hits[a] ~= hits[b] then
+      return hits[a] > hits[b]
+    end
+    return a > b
+  end)
+end
+local best_n, best_s, best_sim = nil, nil, -1
+for i = 1, math.min(#cands, MAXV) do
+  local cs = story(cands[i])
+  if cs then
+    local d = decay(cs.t0, cs.t1)
+    if d then
+      local sim = cosine(cs.c) * d
+      if sim > best_sim then
+        best_n, best_s, best_sim = cands[i], cs, sim
+      end
+    end
+  end
+end
+local result
+if best_n and best_sim >= threshold then
+  result = join(best_n, best_s, best_sim, 'joined')
+else
+  -- 4. A new story, named by this article.
+  n = redis.call('INCR', P .. ':next')
+  redis.call('HSET', P .. ':s:' .. n, 'id', rid, 'tf', t, 't0', t, 't1', t, 'size', 0, 'c', '')
+  result = join(n, {id = rid, tf = t, t0 = t, t1 = t, c = ''}, 1.0, 'created')
+end
+-- A copy whose original has not been assigned yet: the original will join this story.
+if dup ~= '' then
+  local raw = struct.unpack('>I4', redis.call('GET', P .. ':r:' .. rid))
+  redis.call('SET', P .. ':r:' .. dup, struct.pack('>I4>I4>f', raw, 0, 0), 'EX', w, 'NX')
+end
+return result
