@@ -8,10 +8,12 @@ Needs the shared extraction benchmark (../shared/data); skips cleanly (exit 0) w
   (each must come back unique: no two different stories merged), then every copy is checked
   (it must point at its own original). Hard negatives: for each ordered pair of same-topic
   reports (A, B), A alone is indexed and B carrying one paragraph of A must stay unique.
-  Both engines see the same folded words, shingles, permutations, bands, rows and thresholds;
-  datasketch's candidates are verified with the same Jaccard-or-containment rule.
+  Both engines see the same folded words, shingles, permutations, bands, rows and thresholds,
+  and the same lead bands over the first 60 words (the teaser route); datasketch's candidates
+  are verified with the same Jaccard-or-containment rule (``trusts_containment``).
 * Speed: fingerprint + check-and-insert per article, new 600-word articles, against a local
-  embedded Redis (ours) and in memory / against the same Redis (datasketch).
+  embedded Redis (ours, with and without the teaser route, in turn) and in memory / against the
+  same Redis (datasketch).
 * Memory: Redis ``used_memory`` growth per indexed article over N new articles.
 * Sweep: shingle size and thresholds, from the same labelled pairs (estimates only, no Redis).
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import random
 import re
 import statistics
@@ -34,8 +37,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import redis  # noqa: E402
 
-from bench._report import require_extraction_data, table, write_section  # noqa: E402
-from bench.dedupe_variants import EXACT_VARIANTS, SAME_TOPIC, VARIANTS, Item, build, load_originals  # noqa: E402
+from bench._report import SHARED_DATA, require_extraction_data, table, write_section  # noqa: E402
+from bench.dedupe_variants import (  # noqa: E402
+    EXACT_VARIANTS, SAME_TOPIC, VARIANTS, Item, _rng, build, load_originals, teaser,
+)
 from worker.service.embedded import EmbeddedRedis  # noqa: E402
 from worker.models import Article  # noqa: E402
 from worker.pipeline.dedupe import (  # noqa: E402
@@ -199,6 +204,21 @@ def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
 
 
+WIDE = SHARED_DATA / "extraction-wide" / "dragnet" / "ground-truth.json"
+
+
+def unseen(make_engine) -> tuple[int, list[tuple[str, str]], int, int]:
+    """Articles nobody here read for dedup (extraction-wide's hand-copied bodies, other sites
+    and years): each indexed in turn, then a teaser of each. (originals, pairs merged,
+    teasers, teasers linked to their own original)."""
+    bodies = {k: v["articleBody"] for k, v in sorted(json.loads(WIDE.read_text()).items())}
+    engine = make_engine("unseen")
+    merged = [(k, res[1]) for k, b in bodies.items() if (res := engine.check(k, b))[0] != "unique"]
+    teasers = {k: t for k, b in bodies.items() if (t := teaser(b, _rng(k, "unseen"))) is not None}
+    linked = sum(engine.check(f"{k}~teaser", t)[1] == k for k, t in teasers.items())
+    return len(bodies), merged, len(teasers), linked
+
+
 def quality_rows(ours: dict, theirs: dict) -> tuple[list[list[object]], dict]:
     rows, totals = [], {}
     for label, q in (("ours", ours), ("ds", theirs)):
@@ -345,6 +365,13 @@ def main() -> None:
         ours_q = quality(lambda ns: Ours(client, p, f"bench:{ns}"), originals)
         ds_q = quality(lambda ns: Datasketch(p), originals)
         rows, totals = quality_rows(ours_q, ds_q)
+        unseen_rows = [
+            [label, *unseen(make)] for label, make in (
+                ("article-ingest", lambda ns: Ours(client, p, f"bench:{ns}")),
+                ("without the teaser route", lambda ns: Ours(client, p, f"bench:{ns}-plain", None)),
+                ("datasketch", lambda ns: Datasketch(p)),
+            )
+        ] if WIDE.exists() else []
 
         speed_bodies = synthetic_articles(originals, args.speed_articles, 1, (600, 600))
         ours_ms, plain_ms, ds_ms, ds_redis_ms = [], [], [], []
@@ -393,6 +420,13 @@ def main() -> None:
          "-", round(ds_mem)],
         ["articles indexed for the memory figure", ours_n, ours_n, "", "-", ds_mem_n],
     ])
+    unseen_table = table(["engine", "articles", "merged", "teasers (20-50%, >= 60 words)", "teasers linked",
+                          "teaser recall"], [[r[0], r[1], len(r[2]), r[3], r[4], r[4] / r[3]] for r in unseen_rows]
+                         ) if unseen_rows else "skipped: no data"
+    unseen_merged = sorted({f"{a} -> {b}" for r in unseen_rows for a, b in r[2]})
+    unseen_note = f"Pairs merged (any engine): {', '.join(unseen_merged) or 'none'}." + (
+        " R515 and R498 are two NFL.com pages whose hand-copied bodies both carry the site's comment "
+        "guidelines (most of R515's 106 words): a copy of the same text." if "R515 -> R498" in unseen_merged else "")
     th_table = table(["near_threshold", "containment_threshold", "recall of near copies", "negatives merged"],
                      threshold_rows)
     sw_table = table(["shingle words", "near copies found", "recall", "negative pairs", "negatives merged",
@@ -435,6 +469,7 @@ def main() -> None:
     body = "\n\n".join([
         "### Quality per variant type\n\n" + q_table,
         "### Negatives\n\n" + neg_table,
+        "### Unseen articles (extraction-wide, 2012, many sites)\n\n" + unseen_table + "\n\n" + unseen_note,
         "### Speed and memory\n\n" + s_table,
         "### Shingle size (estimates at the settings' bands and thresholds, no Redis)\n\n" + sw_table,
         "### Thresholds (estimates at the settings' shingle size and bands, no Redis)\n\n" + th_table,

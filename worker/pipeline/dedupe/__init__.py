@@ -111,7 +111,7 @@ class DedupIndex:
     once its newest entry is ``ttl`` old, and older entries are ignored before that, so the window
     is exactly ``ttl`` while memory is freed at most one slice late. Redis 6.2 cannot expire a
     member of a shared structure, and one key per entry would cost ~70 bytes each: per-slice keys
-    keep an indexed article at about 600 bytes (see BENCHMARKS.md, `dedupe`). A look-up reads
+    keep an indexed article at about 800 bytes (see BENCHMARKS.md, `dedupe`). A look-up reads
     every live slice (``slices + 1`` at most), so fewer slices is faster, more is leaner.
 
     Band entries go to ``first_buckets`` buckets (fields of one hash per slice) in the first
