@@ -10,6 +10,7 @@ background paragraph of the original, as follow-up wire stories do.
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
 import unicodedata
@@ -132,6 +133,22 @@ def cut(body: str, rng: random.Random, low: float = 0.5, high: float = 0.9) -> s
     return keep[: end + 1] if end > len(keep) // 2 else keep
 
 
+def teaser(body: str, rng: random.Random, low: float = 0.2, high: float = 0.5, min_words: int = 60) -> str | None:
+    """The opening 20-50% of the words (and at least ``min_words``), ended at a sentence end
+    where that still keeps both: the lead an aggregator or a syndication feed reprints. None
+    for an article too short to have one (under ``min_words / high`` words). Words are counted
+    as the dedupe stage folds them (runs of letters and digits)."""
+    spans = [m.end() for m in re.finditer(r"[^\W_]+", body)]
+    if len(spans) * high < min_words:
+        return None
+    least = max(min_words, math.ceil(len(spans) * low))
+    keep = body[: spans[max(least, int(len(spans) * rng.uniform(low, high))) - 1]]
+    end = max(keep.rfind(". "), keep.rfind(".\n"))
+    if end > 0 and len(re.findall(r"[^\W_]+", keep[: end + 1])) >= least:
+        keep = keep[: end + 1]
+    return keep.strip()
+
+
 def paragraphs_dropped_or_moved(body: str, rng: random.Random) -> str:
     """One or two paragraphs dropped (at most a fifth of the text) and one moved."""
     paras = _paragraphs(body)
@@ -169,6 +186,7 @@ VARIANTS = {
     "wire_footer": wire_footer,
     "copy_edits": copy_edits,
     "cut_50_90": cut,
+    "teaser_20_50": teaser,
     "paragraphs": paragraphs_dropped_or_moved,
     "encoding": other_encoding,
     "syndicated": syndicated,
@@ -189,9 +207,10 @@ def build(originals: dict[str, str]) -> tuple[list[Item], list[Item], list[tuple
     (indexed article A, story B on the same topic carrying one paragraph of A) pairs."""
     first = [Item(key, "", "original", body) for key, body in originals.items()]
     copies = [
-        Item(f"{key}~{kind}", key, kind, make(body, _rng(key, kind)))
+        Item(f"{key}~{kind}", key, kind, copy)
         for key, body in originals.items()
         for kind, make in VARIANTS.items()
+        if (copy := make(body, _rng(key, kind))) is not None
     ]
     _rng("order").shuffle(copies)
     hard: list[tuple[Item, Item]] = []

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from worker.models import Article
-from worker.pipeline.dedupe import fingerprint, fold
+from worker.pipeline.dedupe import LEAD_BANDS, LEAD_MIN_BANDS, LEAD_WORDS, fingerprint, fold, trusts_containment
 from worker.pipeline.dedupe.minhash import MinHasher, estimate, folded_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,11 +52,32 @@ def test_fingerprint_is_the_same_in_another_process() -> None:
     assert out == fp.exact + fp.signature.hex() + fp.keys.hex()
 
 
-def test_fingerprint_has_one_byte_per_bin_and_one_key_per_band_plus_the_exact_hash() -> None:
+def test_fingerprint_has_one_byte_per_bin_and_one_key_per_band_plus_the_exact_hash_and_lead_bands() -> None:
     fp = fingerprint(Article(body=SEED_000), MinHasher(num_perm=256), bands=48, rows=3)
     assert len(fp.signature) == 256
-    assert len(fp.keys) == 7 * (1 + 48)
+    assert len(fp.keys) == 7 * (1 + 48 + LEAD_BANDS)
     assert fp.shingles == len(set(_shingles(SEED_000, 5)))
+
+
+def test_text_shorter_than_a_lead_has_no_lead_bands() -> None:
+    short = " ".join(fold(SEED_000).split()[: LEAD_WORDS - 1])
+    assert len(fingerprint(Article(body=short)).keys) == 7 * (1 + 48)
+
+
+def test_lead_bands_are_those_of_the_opening_words_whatever_follows() -> None:
+    words = SEED_000.split(" ")
+    teaser = " ".join(words[: len(words) // 5])
+    lead = slice(-7 * LEAD_BANDS, None)
+    assert fingerprint(Article(body=teaser)).keys[lead] == fingerprint(Article(body=SEED_000)).keys[lead]
+    assert fingerprint(Article(body=SEED_001)).keys[lead] != fingerprint(Article(body=SEED_000)).keys[lead]
+
+
+def test_containment_of_a_fifth_is_trusted_only_between_texts_opening_the_same_way() -> None:
+    # A teaser of a fifth of an article: Jaccard about 0.2, under the guard of other pairs.
+    assert trusts_containment(0.15, 100, 500, lead_bands=LEAD_MIN_BANDS, shingle_size=5)
+    assert not trusts_containment(0.15, 100, 500, lead_bands=LEAD_MIN_BANDS - 1, shingle_size=5)
+    # ... and only for a teaser of LEAD_WORDS words or more.
+    assert not trusts_containment(0.15, LEAD_WORDS - 5, 500, lead_bands=LEAD_BANDS, shingle_size=5)
 
 
 def test_text_without_words_has_only_an_exact_key() -> None:

@@ -28,7 +28,10 @@
 --       min shingles for containment, min jaccard for containment, id slot size,
 --       first-slice bucket count, target entries per bucket, 8 bytes of the exact hash,
 --       stored signature size (every slot has room for one, so slots stay fixed-size even
---       for an article too short to have a signature).
+--       for an article too short to have a signature), number of entries before the lead
+--       bands (the exact hash and the full bands; the rest of the blob are lead bands), lead
+--       bands a teaser must share, min shingles of a teaser, min jaccard for a teaser's
+--       containment.
 -- Returns {status, id of the original, similarity as a string}; status 0 unique,
 -- 1 exact duplicate, 2 near duplicate.
 
@@ -48,6 +51,10 @@ local g0 = tonumber(ARGV[13])
 local per_bucket = tonumber(ARGV[14])
 local digest = ARGV[15]
 local K = tonumber(ARGV[16])
+local nfull = tonumber(ARGV[17])
+local lead_min = tonumber(ARGV[18])
+local tmin = tonumber(ARGV[19])
+local tminj = tonumber(ARGV[20])
 local W = 6  -- bytes per bucket entry
 local MAXB = 4096  -- entries a bucket keeps (the newest; sized buckets hold about 128)
 local MAXV = 48  -- candidates verified per article (those sharing the most bands)
@@ -155,9 +162,10 @@ for _, s in ipairs(slices) do
 end
 
 -- 2. Near: candidates from the LSH bands, the ones sharing the most bands verified by their
--- estimated similarity.
+-- estimated similarity. A candidate sharing enough lead bands opens with the same words: its
+-- containment is trusted at a lower Jaccard (a teaser holding a fifth of the article).
 if k > 0 and nkeys > 1 then
-  local hits, where = {}, {}
+  local hits, where, leads = {}, {}, {}
   local tags = {}
   for _, s in ipairs(slices) do
     local e = s[1]
@@ -179,6 +187,9 @@ if k > 0 and nkeys > 1 then
           where[tag] = {e, n}
           tags[#tags + 1] = tag
         end
+        if j > nfull then
+          leads[tag] = (leads[tag] or 0) + 1
+        end
       end
     end
   end
@@ -188,7 +199,8 @@ if k > 0 and nkeys > 1 then
   local mine = nil
   local best_id, best_score = nil, -1
   for i = 1, math.min(#tags, MAXV) do
-    local e, n = where[tags[i]][1], where[tags[i]][2]
+    local tag = tags[i]
+    local e, n = where[tag][1], where[tag][2]
     local t, sh, id, other = slot(e, n, true)
     if t and now - t < ttl and id ~= rid and #other == k then
       mine = mine or {string.byte(sig, 1, k)}
@@ -202,8 +214,12 @@ if k > 0 and nkeys > 1 then
       local jac = (equal / k - 1 / 256) / (1 - 1 / 256)
       if jac < 0 then jac = 0 end
       local small = math.min(sh, nsh)
+      local guard = minj
+      if small >= tmin and (leads[tag] or 0) >= lead_min then
+        guard = tminj
+      end
       local con = 0
-      if small >= minc and jac >= minj then
+      if small >= minc and jac >= guard then
         con = math.min(1, jac * (sh + nsh) / (1 + jac) / small)
       end
       local score = -1  -- the higher of the measures that pass

@@ -146,8 +146,9 @@ class MinHasher:
         return np.array([-(-(b << 32) // k) << 32 for b in range(k)] + [2**64 - 1], dtype=np.uint64)
 
     def shingle_hashes(self, folded: bytes) -> np.ndarray:
-        """Distinct 64-bit hashes of every run of ``shingle_size`` words (one shingle for a
-        shorter text, none for an empty one), sorted."""
+        """64-bit hashes of every run of ``shingle_size`` words, in text order (one shingle for
+        a shorter text, none for an empty one): the first ``n - shingle_size + 1`` are those of
+        the first ``n`` words."""
         if not folded:
             return np.empty(0, dtype=np.uint64)
         data = np.frombuffer(folded, dtype=np.uint8)
@@ -164,20 +165,25 @@ class MinHasher:
         with np.errstate(over="ignore"):
             prefix = np.zeros(n + 1, dtype=np.uint64)
             np.cumsum(_BYTE_CODE.take(data) * down[:n], out=prefix[1:])
-            hashes = _mix64((prefix.take(e) - prefix.take(s)) * up.take(s))
-        hashes.sort()
+            return _mix64((prefix.take(e) - prefix.take(s)) * up.take(s))
+
+    def signature(self, folded: bytes) -> Signature | None:
+        """The MinHash of a folded text, or None when it has no words."""
+        return self.signature_of(self.shingle_hashes(folded))
+
+    def signature_of(self, hashes: np.ndarray) -> Signature | None:
+        """The MinHash of a set of shingle hashes (in any order, repeats allowed), or None
+        when it is empty.
+
+        Bin b's value is the low 32 bits of the smallest shingle hash that falls in bin b."""
+        if hashes.size == 0:
+            return None
+        hashes = np.sort(hashes)
         distinct = np.empty(hashes.size, dtype=bool)
         distinct[0] = True
         np.not_equal(hashes[1:], hashes[:-1], out=distinct[1:])
-        return hashes if distinct.all() else hashes[distinct]
-
-    def signature(self, folded: bytes) -> Signature | None:
-        """The MinHash of a folded text, or None when it has no words.
-
-        Bin b's value is the low 32 bits of the smallest shingle hash that falls in bin b."""
-        hashes = self.shingle_hashes(folded)
-        if hashes.size == 0:
-            return None
+        if not distinct.all():
+            hashes = hashes[distinct]
         first = np.searchsorted(hashes, self._bin_starts)
         filled = first[1:] > first[:-1]
         values = (hashes.take(np.minimum(first[:-1], hashes.size - 1)) & _MASK32).astype(np.uint32)
@@ -201,15 +207,16 @@ class MinHasher:
             values[bin_] = values[right]
 
 
-def band_hashes(values: np.ndarray, bands: int, rows: int) -> np.ndarray:
+def band_hashes(values: np.ndarray, bands: int, rows: int, first_band: int = 0) -> np.ndarray:
     """One 64-bit key per LSH band: band ``b`` hashes values ``[b*rows, (b+1)*rows)`` with its
-    band number, so equal keys mean (but for a 2**-64 chance) an equal band."""
+    band number (counted from ``first_band``, so two sets of bands of one index never share a
+    key), so equal keys mean (but for a 2**-64 chance) an equal band."""
     if bands * rows > values.size:
         raise ValueError(f"{bands} bands of {rows} rows need {bands * rows} values, have {values.size}")
     block = values[: bands * rows].reshape(bands, rows).astype(np.uint64)
     with np.errstate(over="ignore"):
         block *= _ROW_MULT[:rows]
-        return _mix64(block.sum(axis=1, dtype=np.uint64) + _BAND_SALT[:bands])
+        return _mix64(block.sum(axis=1, dtype=np.uint64) + _BAND_SALT[first_band:first_band + bands])
 
 
 _ROW_MULT = _rng(_SEED + 3).integers(1, 2**63, size=64, dtype=np.uint64) * _U64(2) + _U64(1)
