@@ -278,3 +278,14 @@ def test_a_text_of_more_words_than_an_article_has_fails_as_too_long_at_full_enri
     [outcome] = outcomes(large_inputs / name, index, settings)
     assert_reason(outcome, "too_long", bad.GENERATED[name].mentions)
     assert f"{settings.max_words:,} words" in outcome.error.message
+
+
+def test_a_deep_page_with_no_text_once_flattened_fails_naming_its_depth_not_no_text() -> None:
+    from worker.errors import BadInput
+    from worker.pipeline.parse import parse
+
+    page = "<!DOCTYPE html><html><body>" + "<div>" * 100_000 + "</div>" * 100_000 + "</body></html>"
+    with pytest.raises(BadInput) as caught:
+        parse(page.encode(), "deep.html", max_decompressed_bytes=1 << 30)
+    assert caught.value.kind == "too_deep"
+    assert "nests elements 100,002 deep, beyond the parser's limit of 256" in caught.value.message
