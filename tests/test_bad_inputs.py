@@ -19,6 +19,8 @@ from tests.conftest import DATA, SEEDS
 from tests.data.bad import make_bad_inputs as bad
 from tests.service import Service, outcome_count, wait_until
 from worker import pipeline
+from worker.errors import BadInput
+from worker.pipeline.parse import parse
 from worker.sources.messages import read_source
 from worker.models import FailureRecord, Record, record_id
 from worker.pipeline.dedupe import DedupIndex
@@ -281,9 +283,6 @@ def test_a_text_of_more_words_than_an_article_has_fails_as_too_long_at_full_enri
 
 
 def test_a_deep_page_with_no_text_once_flattened_fails_naming_its_depth_not_no_text() -> None:
-    from worker.errors import BadInput
-    from worker.pipeline.parse import parse
-
     page = "<!DOCTYPE html><html><body>" + "<div>" * 100_000 + "</div>" * 100_000 + "</body></html>"
     with pytest.raises(BadInput) as caught:
         parse(page.encode(), "deep.html", max_decompressed_bytes=1 << 30)

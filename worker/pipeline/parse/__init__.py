@@ -177,6 +177,8 @@ def _mostly_utf8(data: bytes) -> bool:
     invalid = text.count("\ufffd") - data.count(b"\xef\xbf\xbd")
     valid = len(text) - len(text.encode("ascii", "ignore")) - text.count("\ufffd")
     return valid > invalid
+
+
 def _decode_legacy(data: bytes) -> tuple[str, str]:
     from charset_normalizer import from_bytes
 
