@@ -121,8 +121,8 @@ class Settings(BaseSettings):
     )
     article_seconds: float = Field(
         60.0,
-        description="Time budget of one article through parse, normalise, dedupe and enrich; "
-        "past it a `timeout` failure naming the stage it reached.",
+        description="CPU-time budget of one article through parse, normalise, dedupe and enrich "
+        "(CPU, so a busy machine does not fail it); past it a `timeout` failure naming the stage.",
     )
     boilerplate_file: Path | None = Field(
         None,

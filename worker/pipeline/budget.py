@@ -1,7 +1,10 @@
 """Bounds on the work one article may cost: how many words it may have, how many of them
 enrichment reads, and how long the whole may take.
 
-The time budget is a deadline the stages check between steps and inside the loops of their
+The time budget is CPU time of the process doing the work (``time.process_time``), not wall
+time: it bounds what an article costs, and a busy machine (other processes on the same cores)
+does not turn a normal long article into a failure; the task's own wall-clock limit stays the
+outer net. It is a deadline the stages check between steps and inside the loops of their
 costly steps: a pure function cannot be stopped safely from outside (signals break Celery's
 pool and leave a half-built result), but it can stop itself at a point where nothing is half
 done, and say where it was.
@@ -27,18 +30,18 @@ def no_check(stage: str) -> None:
 
 
 class Deadline:
-    """The time budget of one article, from its creation."""
+    """The time budget of one article, from its creation: CPU seconds of this process."""
 
-    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.process_time) -> None:
         self.seconds = seconds
         self._clock = clock
         self._end = clock() + seconds
 
     def check(self, stage: str) -> None:
-        if self._clock() > self._end:
+        if self._clock() >= self._end:
             raise BadInput(
                 "timeout",
-                f"timeout: {stage} exceeded {self.seconds:g} s, the time budget of one article "
+                f"timeout: {stage} exceeded {self.seconds:g} s, the CPU time budget of one article "
                 "(INGEST_ARTICLE_SECONDS)",
             )
 
