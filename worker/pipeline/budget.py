@@ -49,6 +49,8 @@ class Deadline:
 def has_more_words(text: str, limit: int) -> bool:
     """Whether `text` holds more than `limit` words; stops counting at the limit (a 15 MiB
     text is not split into millions of strings to find out)."""
+    if len(text) < 2 * limit + 1:
+        return False  # each word but the last needs a character and a space after it
     return next(islice(_WORD.finditer(text), limit, None), None) is not None
 
 
