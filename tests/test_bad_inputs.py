@@ -19,8 +19,10 @@ from tests.conftest import DATA, SEEDS
 from tests.data.bad import make_bad_inputs as bad
 from tests.service import Service, outcome_count, wait_until
 from worker import pipeline
+from worker.errors import BadInput
+from worker.pipeline.parse import parse
 from worker.sources.messages import read_source
-from worker.models import FailureRecord, Record
+from worker.models import FailureRecord, Record, record_id
 from worker.pipeline.dedupe import DedupIndex
 from worker.service import policy
 from worker.settings import Settings
@@ -46,6 +48,9 @@ def large_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     settings = Settings()
     bad.write_gzip_bomb(folder / bad.GZIP_BOMB, settings.max_decompressed_bytes + (1 << 20))
     bad.write_too_large(folder / bad.TOO_LARGE, settings.max_file_bytes + 1)
+    bad.write_deep_page(folder / bad.DEEP_PAGE)
+    bad.write_long_text(folder / bad.LONG_TEXT)
+    bad.write_long_line(folder / bad.LONG_LINE)
     return folder
 
 
@@ -79,6 +84,7 @@ def assert_reason(outcome: Record | FailureRecord, kind: str, mentions: tuple[st
 # --- one by one, through the pipeline ---------------------------------------------------------
 
 SINGLE_FAILURES = [name for name, exp in bad.EXPECTED.items() if exp.kind is not None]
+SINGLE_RECORDS = [name for name, exp in bad.EXPECTED.items() if exp.kind is None and name not in bad.MULTI]
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, id=n, marks=known_bug(n)) for n in SINGLE_FAILURES])
@@ -162,10 +168,10 @@ def test_service_turns_every_bad_input_dropped_at_once_into_failure_records_and_
         service: Service, large_inputs: Path, tmp_path: Path) -> None:
     staging = tmp_path / "staging"  # same file system as the inbox: each rename is atomic
     staging.mkdir()
-    names = [n for n in bad.EXPECTED if n not in TRACEBACK_BUGS] + ["malformed_lines.jsonl"]
+    names = [n for n in bad.EXPECTED if n not in TRACEBACK_BUGS and n not in bad.MULTI] + ["malformed_lines.jsonl"]
     for name in names:
         shutil.copy(BAD / name, staging / name)
-    for name in (bad.GZIP_BOMB, bad.TOO_LARGE):
+    for name in bad.GENERATED:
         os.link(large_inputs / name, staging / name)  # no 16 MiB copy
     shutil.copy(SEEDS[0], staging / "good.txt")
     dropped = sorted(p.name for p in staging.iterdir())
@@ -209,3 +215,75 @@ def test_service_turns_every_bad_input_dropped_at_once_into_failure_records_and_
     for name in service.processes:
         log = service.log_text(name)
         assert "Traceback" not in log, f"{name} log:\n{log[-4000:]}"
+
+
+# --- formats and encodings that used to be refused or garbled ---------------------------------
+
+def test_mostly_valid_utf8_reads_as_utf8_with_the_bad_byte_replaced_not_as_a_code_page(
+        index: DedupIndex, settings: Settings) -> None:
+    [outcome] = outcomes(BAD / "mostly_utf8.txt", index, settings)
+    assert isinstance(outcome, Record), outcome
+    assert outcome.source.encoding == "utf-8"
+    assert "Kyiv\u2019s caf\u00e9s \u2013 na\u00efvely" in outcome.body  # no "Kyiv‚Äôs" mojibake
+    assert "harb\ufffdur" in outcome.body and outcome.body.count("\ufffd") == 1
+
+
+@pytest.mark.parametrize("name, encoding", [
+    ("utf16le_no_bom.txt", "utf-16-le"), ("utf16be_no_bom.txt", "utf-16-be"),
+    ("utf32le_no_bom.txt", "utf-32-le"),
+])
+def test_utf16_and_utf32_without_a_bom_are_recognised_by_their_nul_pattern(
+        name: str, encoding: str, index: DedupIndex, settings: Settings) -> None:
+    [outcome] = outcomes(BAD / name, index, settings)
+    assert isinstance(outcome, Record), outcome
+    assert outcome.source.encoding == encoding
+    assert "Kyiv\u2019s caf\u00e9s" in outcome.body and "\x00" not in outcome.body
+
+
+def test_stray_nul_bytes_in_an_html_page_are_dropped_and_the_page_read(
+        index: DedupIndex, settings: Settings) -> None:
+    [outcome] = outcomes(BAD / "nul_in_page.html", index, settings)
+    assert isinstance(outcome, Record), outcome
+    assert outcome.source.format == "html"
+    assert "officials said" in outcome.body and "\x00" not in outcome.body
+
+
+@pytest.mark.parametrize("name", ["articles_array.json", "articles_wrapper.json"])
+def test_a_json_array_of_articles_gives_one_outcome_per_element_traced_by_its_position(
+        name: str, index: DedupIndex, settings: Settings) -> None:
+    results = outcomes(BAD / name, index, settings)
+    by_position = {o.source.line: o for o in results}
+    assert sorted(by_position) == sorted(bad.ARRAY_ELEMENTS) and len(results) == len(bad.ARRAY_ELEMENTS)
+    for position, expected in bad.ARRAY_ELEMENTS.items():
+        outcome = by_position[position]
+        assert outcome.id == record_id(outcome.source.sha256, position)
+        if expected is None:
+            assert isinstance(outcome, Record), outcome
+            assert outcome.title == f"Story {position}" and f"Story number {position}." in outcome.body
+        else:
+            assert_reason(outcome, *expected)
+    assert [o.id for o in outcomes(BAD / name, index, settings)] == [o.id for o in results]  # stable
+
+
+def test_a_page_nested_deeper_than_the_parser_goes_is_flattened_and_read(
+        large_inputs: Path, index: DedupIndex, settings: Settings) -> None:
+    [outcome] = outcomes(large_inputs / bad.DEEP_PAGE, index, settings)
+    assert isinstance(outcome, Record), outcome
+    assert "Negotiators from both sides" in outcome.body
+
+
+@pytest.mark.parametrize("name", [bad.LONG_TEXT, bad.LONG_LINE])
+def test_a_text_of_more_words_than_an_article_has_fails_as_too_long_at_full_enrichment(
+        name: str, large_inputs: Path, index: DedupIndex, tmp_path: Path) -> None:
+    settings = Settings(enrich="full", records_dir=tmp_path / "records")
+    [outcome] = outcomes(large_inputs / name, index, settings)
+    assert_reason(outcome, "too_long", bad.GENERATED[name].mentions)
+    assert f"{settings.max_words:,} words" in outcome.error.message
+
+
+def test_a_deep_page_with_no_text_once_flattened_fails_naming_its_depth_not_no_text() -> None:
+    page = "<!DOCTYPE html><html><body>" + "<div>" * 100_000 + "</div>" * 100_000 + "</body></html>"
+    with pytest.raises(BadInput) as caught:
+        parse(page.encode(), "deep.html", max_decompressed_bytes=1 << 30)
+    assert caught.value.kind == "too_deep"
+    assert "nests elements 100,002 deep, beyond the parser's limit of 256" in caught.value.message

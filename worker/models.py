@@ -48,7 +48,10 @@ class SourceFile(_Model):
     format: Format | None = Field(None, description="Format decided by content and extension.")
     encoding: str | None = Field(None, description="Text encoding detected (`utf-8`, `cp1252`, ...).")
     compression: Literal["gzip"] | None = Field(None, description="Compression the file had.")
-    line: int | None = Field(None, description="1-based line number, for a record from a JSONL file.")
+    line: int | None = Field(
+        None, description="1-based line number, for a record from a JSONL file; 1-based "
+        "position, for an article of a JSON array.",
+    )
 
 
 class Document(_Model):
@@ -58,7 +61,7 @@ class Document(_Model):
     format: Format
     encoding: str
     compression: Literal["gzip"] | None = None
-    line: int | None = Field(None, description="JSONL line this document came from.")
+    line: int | None = Field(None, description="JSONL line (or JSON array position) it came from.")
     title: str | None = None
     subtitle: str | None = None
     url: str | None = None
@@ -198,6 +201,10 @@ class Record(_Model):
     language: str | None = None
     body: str
     word_count: int = Field(description="Words in `body` (separated by white space).")
+    truncated: bool = Field(
+        False, description="Enrichment read only the body's first `INGEST_ENRICH_WORDS` words "
+        "(the body itself is whole).",
+    )
     boilerplate: list[str] = Field(default_factory=list)
     dedup: DedupResult = Field(default_factory=DedupResult)
     entities: Entities = Field(default_factory=Entities)

@@ -127,6 +127,21 @@ class Settings(BaseSettings):
         description="Largest decompressed size of a `.gz` input; a larger one (a gzip bomb) "
         "becomes a failure record.",
     )
+    max_words: int = Field(
+        100_000,
+        description="Most words one article may have (the text of a file, or of one JSON/JSONL "
+        "element); more is a `too_long` failure: a book, a log or a dump, not an article.",
+    )
+    enrich_words: int = Field(
+        20_000,
+        description="Enrichment reads the body's first this many words (bounded time and memory); "
+        "a longer body is kept whole in the record, flagged `truncated`.",
+    )
+    article_seconds: float = Field(
+        60.0,
+        description="CPU-time budget of one article through parse, normalise, dedupe and enrich "
+        "(CPU, so a busy machine does not fail it); past it a `timeout` failure naming the stage.",
+    )
     boilerplate_file: Path | None = Field(
         None,
         description="Extra boilerplate patterns (a YAML file of the same shape as "

@@ -28,6 +28,7 @@ from ..models import (
     record_id,
 )
 from ..settings import Settings
+from .budget import Deadline, first_words, has_more_words
 from .dedupe import DedupIndex
 from .enrich import enrich
 from .normalise import normalise
@@ -60,6 +61,7 @@ def run(source: SourceFile, data: bytes, index: DedupIndex, settings: Settings, 
     service fans such files out); lines keep their number in the whole file, and so their ids.
     """
     timer = _Timer()
+    deadline = Deadline(settings.article_seconds)  # a file of one article: its parse counts too
     try:
         if source.size > settings.max_file_bytes:
             raise BadInput(
@@ -78,7 +80,11 @@ def run(source: SourceFile, data: bytes, index: DedupIndex, settings: Settings, 
         if isinstance(doc, BadInput):
             outcomes.append(failure(source.model_copy(update={"line": doc.line}), doc, settings.enrich))
             continue
-        outcomes.append(process_document(source, doc, index, settings, timer))
+        if len(documents) > 1:
+            deadline = Deadline(settings.article_seconds)
+        doc_timer = _Timer()  # each record's own stage times, beside the file's parse time
+        doc_timer.ms = dict(timer.ms)
+        outcomes.append(process_document(source, doc, index, settings, doc_timer, deadline))
     return outcomes
 
 
@@ -89,32 +95,47 @@ def _renumbered(doc: Document | BadInput, line: int) -> Document | BadInput:
 
 
 def process_document(
-    source: SourceFile, doc: Document, index: DedupIndex, settings: Settings, timer: _Timer
+    source: SourceFile, doc: Document, index: DedupIndex, settings: Settings, timer: _Timer,
+    deadline: Deadline | None = None,
 ) -> Outcome:
-    """One parsed document through normalise, dedupe, enrich and stories."""
+    """One parsed document through normalise, dedupe, enrich and stories, within the word
+    limit and the time budget of one article (see ``budget.py``)."""
     src = source.model_copy(update={
         "format": doc.format, "encoding": doc.encoding, "compression": doc.compression,
         "line": doc.line,
     })
     rid = record_id(source.sha256, doc.line)
+    check = (deadline or Deadline(settings.article_seconds)).check
     try:
+        if has_more_words(doc.text, settings.max_words):
+            raise BadInput(
+                "too_long",
+                f"the text has more than {settings.max_words:,} words (INGEST_MAX_WORDS): "
+                "a book, a log or a data dump rather than one article",
+            )
+        check("parse")
         with timer.stage("normalise"):
             article = normalise(doc, load_rules(settings.boilerplate_file))
+        check("normalise")
+        with timer.stage("dedupe"):
+            dedup = index.check_and_insert(index.fingerprint(article), rid)
+        # A long body is kept whole; enrichment reads its first words (the record says so).
+        window = first_words(article.body, settings.enrich_words)
+        with timer.stage("enrich"):
+            enrichment = enrich(
+                article if window is None else article.model_copy(update={"body": window}),
+                enrich_level(settings.enrich, article.language),
+                spacy_model=settings.spacy_model, alias_file=settings.alias_file, check=check,
+            )
     except BadInput as exc:
         return failure(src, exc, settings.enrich)
-    with timer.stage("dedupe"):
-        dedup = index.check_and_insert(index.fingerprint(article), rid)
-    with timer.stage("enrich"):
-        enrichment = enrich(
-            article, enrich_level(settings.enrich, article.language),
-            spacy_model=settings.spacy_model, alias_file=settings.alias_file,
-        )
     with timer.stage("stories"):  # after enrich (it reads entities); one atomic step in Redis
         story = assign_story(index.redis, settings, article, enrichment, rid, dedup, src.received_at)
     return Record(
         id=rid,
         source=src,
         **article.model_dump(),
+        truncated=window is not None,
         dedup=dedup,
         **{field: getattr(enrichment, field) for field in ENRICHED_FIELDS},
         story=story,

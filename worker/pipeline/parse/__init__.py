@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from ...errors import BadInput
 from ...models import Document, Format
 from ..normalise.rules import Rules
+from .depth import PARSER_DEPTH, flatten, nesting_depth
 from .html import extract_html
 
 _EXTENSIONS: dict[str, Format] = {
@@ -69,7 +70,7 @@ def parse(
     if fmt == "html":
         docs: list[Document | BadInput] = [parse_html(text, rules)]
     elif fmt == "json":
-        docs = [parse_json_object(_load_json(text), line=None, rules=rules)]
+        docs = list(parse_json(text, rules))
     elif fmt == "jsonl":
         docs = list(parse_jsonl(text, rules))
     else:
@@ -103,25 +104,83 @@ def gunzip(data: bytes, limit: int) -> bytes:
 
 
 def decode(data: bytes) -> tuple[str, str]:
-    """Bytes -> (text, encoding): BOMs first, then strict UTF-8, then a detector."""
-    for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
-                     (codecs.BOM_UTF16_BE, "utf-16")):
+    """Bytes -> (text, encoding): BOMs, then UTF-16/32 by their NUL pattern, then UTF-8 (with
+    U+FFFD for a few bad sequences in text that is otherwise UTF-8), then a detector."""
+    for bom, enc in _BOMS:
         if data.startswith(bom):
             try:
-                return data.decode(enc), "utf-8" if enc == "utf-8-sig" else _utf16_name(data)
+                return data[len(bom):].decode(enc), enc
             except UnicodeDecodeError:
                 raise BadInput("bad_encoding", f"the file starts with a {enc} BOM but is not {enc}") from None
     if b"\x00" in data:
-        raise BadInput("not_text", "the file holds NUL bytes: binary, not text")
+        wide = _decode_wide(data)
+        if wide is not None:
+            return wide
+        if not _stray_nuls_in_html(data):
+            raise BadInput("not_text", "the file holds NUL bytes: binary, not text")
+        data = data.replace(b"\x00", b"")  # browsers and trafilatura skip them too
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    if _mostly_utf8(data):
+        return data.decode("utf-8", errors="replace"), "utf-8"
     return _decode_legacy(data)
 
 
-def _utf16_name(data: bytes) -> str:
-    return "utf-16-le" if data.startswith(codecs.BOM_UTF16_LE) else "utf-16-be"
+# UTF-32 before UTF-16: the UTF-32-LE BOM begins with the UTF-16-LE one
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_SAMPLE = 4096
+_WIDE_NUL_SHARE = 0.9  # of the code units' high bytes (UTF-16) or top three bytes (UTF-32)
+
+
+def _decode_wide(data: bytes) -> tuple[str, str] | None:
+    """UTF-16 or UTF-32 without a BOM, recognised by where the NULs fall: Latin-script text
+    in UTF-16-LE is ``T\\0h\\0e\\0``, in UTF-32-BE ``\\0\\0\\0T``. Binary data (a PNG, a program)
+    has NULs too, but not in that pattern, and does not decode to printable text."""
+    sample = data[:_SAMPLE]
+    for enc, width, zero_at in (
+        ("utf-32-le", 4, (1, 2, 3)), ("utf-32-be", 4, (0, 1, 2)),
+        ("utf-16-le", 2, (1,)), ("utf-16-be", 2, (0,)),
+    ):
+        units = len(sample) // width
+        if len(data) % width or units < 4:
+            continue
+        zeros = sum(sample[i * width + k] == 0 for i in range(units) for k in zero_at)
+        if zeros < _WIDE_NUL_SHARE * units * len(zero_at):
+            continue
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        if _printable_share(text[:_SAMPLE]) >= 0.95:
+            return text, enc
+    return None
+
+
+def _stray_nuls_in_html(data: bytes) -> bool:
+    """A few NUL bytes in a page that is otherwise HTML (a crawler's or CMS's glitch): the page
+    is still readable; a page of binary is not."""
+    return data.count(b"\x00") <= len(data) // 100 and bool(
+        _HTML_START.match(data[:2048].replace(b"\x00", b"")))
+
+
+def _printable_share(text: str) -> float:
+    return sum(c.isprintable() or c in "\n\r\t" for c in text) / max(1, len(text))
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """UTF-8 with a few bad sequences (a truncated paste, one stray Latin-1 byte) rather than a
+    legacy code page: it holds more valid multi-byte characters than invalid sequences. Text
+    in a code page such as cp1252 holds almost none (its accented letters are single bytes)."""
+    text = data.decode("utf-8", errors="replace")
+    invalid = text.count("\ufffd") - data.count(b"\xef\xbf\xbd")
+    valid = len(text) - len(text.encode("ascii", "ignore")) - text.count("\ufffd")
+    return valid > invalid
 
 
 def _decode_legacy(data: bytes) -> tuple[str, str]:
@@ -171,48 +230,81 @@ def sniff_format(text: str, hint: Format | None) -> Format:
 
 
 def _looks_like_jsonl(text: str) -> bool:
-    lines = [ln for ln in text.splitlines() if ln.strip()]
+    """The first three non-empty lines are JSON objects each (read lazily: a big file is not
+    split whole just to look at its head)."""
+    lines = []
+    for match in _LINE.finditer(text):
+        if match.group().strip():
+            lines.append(match.group())
+            if len(lines) == 3:
+                break
     if len(lines) < 2:
         return False
     try:
-        return all(isinstance(json.loads(ln), dict) for ln in lines[:3])
-    except ValueError:
+        return all(isinstance(json.loads(ln), dict) for ln in lines)
+    except (ValueError, RecursionError):
         return False
 
 
-def _load_json(text: str) -> dict:
+_LINE = re.compile(r"[^\r\n]+")
+# Keys under which scraper exports wrap their list of articles: {"articles": [...]}
+_WRAPPERS = ("articles", "items")
+
+
+def _load_json(text: str):
     try:
-        value = json.loads(text)
+        return json.loads(text)
     except ValueError as exc:
         raise BadInput("bad_json", f"malformed JSON: {exc}") from None
     except RecursionError:
         raise BadInput("bad_json", "the JSON is nested too deeply to be an article") from None
+
+
+def parse_json(text: str, rules: Rules | None = None) -> Iterator[Document | BadInput]:
+    """An article object; or a list of them (a scraper's export), bare or wrapped in
+    ``{"articles": [...]}`` / ``{"items": [...]}``: one document per element, numbered from 1
+    in ``line`` (so each has its own stable id), a bad element a ``BadInput`` in its place."""
+    value = _load_json(text)
+    if isinstance(value, dict) and _first(value, _JSON_FIELDS["text"]) is None:
+        wrapped = next((value[k] for k in _WRAPPERS if isinstance(value.get(k), list)), None)
+        value = wrapped if wrapped is not None else value
     if isinstance(value, list) and len(value) == 1:
-        value = value[0]
-    if not isinstance(value, dict):
+        value = value[0]  # one article in a list: the file is that article
+    if isinstance(value, dict):
+        yield parse_json_object(value, line=None, rules=rules)
+    elif isinstance(value, list) and value:
+        for number, element in enumerate(value, start=1):
+            yield _element(element, number, f"article {number} of the JSON array", "json", rules)
+    elif isinstance(value, list):
+        raise BadInput("no_text", "the JSON array holds no articles (it is empty)")
+    else:
         raise BadInput("bad_json", "the JSON is not an object with article fields")
-    return value
 
 
 def parse_jsonl(text: str, rules: Rules | None = None) -> Iterator[Document | BadInput]:
     """One document per non-empty line; a bad line gives a ``BadInput`` naming its line."""
     for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            try:
-                obj = json.loads(line)
-            except ValueError as exc:
-                yield BadInput("bad_json", f"line {number}: malformed JSON: {exc}", line=number)
-                continue
-            except RecursionError:
-                yield BadInput("bad_json", f"line {number}: JSON nested too deeply", line=number)
-                continue
-            if not isinstance(obj, dict):
-                yield BadInput("bad_json", f"line {number}: not a JSON object", line=number)
-                continue
-            try:
-                yield parse_json_object(obj, line=number, rules=rules)
-            except BadInput as exc:
-                yield BadInput(exc.kind, f"line {number}: {exc.message}", line=number)
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError as exc:
+            yield BadInput("bad_json", f"line {number}: malformed JSON: {exc}", line=number)
+            continue
+        except RecursionError:
+            yield BadInput("bad_json", f"line {number}: JSON nested too deeply", line=number)
+            continue
+        yield _element(obj, number, f"line {number}", "jsonl", rules)
+
+
+def _element(obj, number: int, where: str, fmt: Format, rules: Rules | None = None) -> Document | BadInput:
+    """One article of a JSONL file or a JSON array, or a ``BadInput`` saying where it is."""
+    if not isinstance(obj, dict):
+        return BadInput("bad_json", f"{where}: not a JSON object", line=number)
+    try:
+        return parse_json_object(obj, line=number, rules=rules).model_copy(update={"format": fmt})
+    except BadInput as exc:
+        return BadInput(exc.kind, f"{where}: {exc.message}", line=number)
 
 
 def parse_json_object(obj: dict, *, line: int | None, rules: Rules | None = None) -> Document:
@@ -254,5 +346,18 @@ def _first(obj: dict, names: tuple[str, ...]):
 
 
 def parse_html(html: str, rules: Rules | None = None) -> Document:
-    """Main text and metadata of an HTML page (see ``html.py``)."""
-    return extract_html(html, rules)
+    """Main text and metadata of an HTML page (see ``html.py``); a page nested too deep for
+    the parser is flattened and read again (see ``depth.py``)."""
+    try:
+        return extract_html(html, rules)
+    except BadInput as exc:
+        if exc.kind != "no_text" or (depth := nesting_depth(html)) <= PARSER_DEPTH:
+            raise
+    try:
+        return extract_html(flatten(html, depth), rules)
+    except BadInput:
+        raise BadInput(
+            "too_deep",
+            f"the page nests elements {depth:,} deep, beyond the parser's limit of "
+            f"{PARSER_DEPTH}, and holds no article text once flattened",
+        ) from None
