@@ -16,6 +16,18 @@ import orjson
 from ..models import FailureRecord, Outcome, Record
 
 
+class FilesSink:
+    """One JSON file per outcome under ``records_dir`` (see ``write_outcome``)."""
+
+    name = "files"
+
+    def __init__(self, records_dir: Path, *, fsync: bool = True) -> None:
+        self.records_dir = records_dir
+        self.fsync = fsync
+
+    def write(self, outcomes: list[Outcome]) -> list[bool]:
+        return [write_outcome(o, self.records_dir, fsync=self.fsync) for o in outcomes]
+
 
 def outcome_path(outcome: Outcome, records_dir: Path) -> Path:
     folder = records_dir / "_failed" if isinstance(outcome, FailureRecord) else records_dir
