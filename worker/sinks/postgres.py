@@ -18,7 +18,7 @@ import psycopg
 from ..errors import SinkUnavailable
 from ..models import Outcome
 from ..settings import Settings
-from ..store import connect, migrate, redact
+from ..store import connect, migrate, reason, redact
 from ..store.writes import write_outcomes
 
 log = logging.getLogger(__name__)
@@ -61,11 +61,11 @@ class PostgresSink:
                 return write_outcomes(self._connection(), outcomes)
             except psycopg.OperationalError as exc:  # refused, shut down, connection lost
                 self.close()
-                reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+                why = reason(exc)
                 if time.monotonic() + delay > deadline:
-                    raise SinkUnavailable(f"PostgreSQL at {redact(self.url)} is unavailable: {reason}") from None
+                    raise SinkUnavailable(f"PostgreSQL at {redact(self.url)} is unavailable: {why}") from None
                 log.warning("PostgreSQL at %s is unavailable (%s); trying again in %.1fs",
-                            redact(self.url), reason, delay)
+                            redact(self.url), why, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
@@ -87,5 +87,4 @@ def health(url: str | None) -> dict[str, object]:
             conn.execute("SELECT 1")
         return {"ok": True, "postgres": "ok"}
     except psycopg.Error as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        return {"ok": False, "postgres": f"unreachable: {reason}"}
+        return {"ok": False, "postgres": f"unreachable: {reason(exc)}"}

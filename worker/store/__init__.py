@@ -30,7 +30,7 @@ def connect(url: str, *, wait: float | None = None, autocommit: bool = False) ->
             if wait is None or time.monotonic() >= deadline:
                 raise
             log.warning("PostgreSQL at %s is not reachable (%s); retrying in %.1fs",
-                        redact(url), str(exc).strip().splitlines()[-1], delay)
+                        redact(url), reason(exc), delay)
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
 
@@ -63,6 +63,12 @@ def migrate(conn: psycopg.Connection) -> list[int]:
             applied.append(version)
             log.info("applied migration %03d_%s", version, name)
     return applied
+
+
+def reason(exc: BaseException) -> str:
+    """The first line of a driver error (the rest are hints), or its type."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
 
 
 def redact(url: str) -> str:

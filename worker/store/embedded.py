@@ -211,9 +211,10 @@ def running_embedded_url(state_dir: Path) -> str | None:
 
 
 @contextlib.contextmanager
-def postgres_for(settings_url: str | None, state_dir: Path):
-    """Yield a PostgreSQL URL: the configured one, a running embedded one, or a new embedded one."""
-    if settings_url:
+def postgres_for(settings_url: str | None, state_dir: Path, needed: bool = True):
+    """Yield a PostgreSQL URL: the configured one, a running embedded one, or a new embedded one
+    (None when not ``needed``)."""
+    if settings_url or not needed:
         yield settings_url
         return
     existing = running_embedded_url(state_dir)
