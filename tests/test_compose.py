@@ -89,3 +89,19 @@ def test_compose_file_is_valid_against_the_compose_spec() -> None:
     result = subprocess.run([exe, "--builtin-schema", "vendor.compose-spec", str(ROOT / "docker-compose.yml")],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_postgres_keeps_its_data_requires_a_password_and_is_not_published() -> None:
+    postgres = SERVICES["postgres"]
+    assert "${POSTGRES_PASSWORD:?" in postgres["environment"]["POSTGRES_PASSWORD"]  # no default: must be set
+    assert "scram-sha-256" in postgres["environment"]["POSTGRES_INITDB_ARGS"]
+    assert any(v.endswith(":/var/lib/postgresql/data") for v in postgres["volumes"])
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    assert "ports" not in postgres
+
+
+def test_workers_write_to_the_compose_postgres_with_its_password_once_it_is_healthy() -> None:
+    env = _env("worker")
+    assert re.match(r"postgresql://ingest:\$\{POSTGRES_PASSWORD:\?[^}]*\}@postgres:5432/ingest$", env["INGEST_POSTGRES_URL"])
+    assert "postgres" in env["INGEST_SINKS"].split("-", 1)[-1].split(",")
+    assert SERVICES["worker"]["depends_on"]["postgres"]["condition"] == "service_healthy"
