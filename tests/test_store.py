@@ -188,3 +188,10 @@ def test_record_json_in_the_store_equals_the_record_file(postgres_url: str, outc
         stored = show(conn, outcomes[0].id)
     assert stored == json.loads((tmp_path / f"{outcomes[0].id}.json").read_text())
     PostgresSink.for_settings(settings).close()
+
+
+def test_search_ranks_only_the_newest_scan_matches(conn: psycopg.Connection, outcomes: list) -> None:
+    write_outcomes(conn, outcomes)
+    # 000 has no date (received today), 003 was published 2025-07-04, 002 on 2025-06-25
+    hits = search(conn, "patriot", scan=2, limit=2)
+    assert {hit.id for hit in hits} == {_seed_id(outcomes, 0), _seed_id(outcomes, 3)}

@@ -1,9 +1,12 @@
 """Reading the store: ranked full-text search, one record, and the numbers of `ingest stats`.
 
 Search parses the query as a web search (`patriot missiles`, `"air defence" -drill`, `a or b`)
-against the weighted vector of title (A) and body (B), ranks with ``ts_rank_cd`` and highlights
-only the rows it returns (``ts_headline`` re-parses the body, so it runs on the page, not on
-every match).
+against the weighted vector of title (A) and body (B). Ranking (``ts_rank_cd``) reads each
+candidate's whole vector, tens of microseconds a row, so a broad query over a large store would
+spend most of its time ranking thousands of matches: it ranks the newest ``scan`` matches (found
+through the GIN index and the date index, without reading vectors), which for news is what
+a reader wants, and bounds the cost. Snippets (``ts_headline`` re-parses a body) are made for
+the returned page only.
 """
 
 from __future__ import annotations
@@ -29,11 +32,14 @@ class Hit:
     snippet: str
 
 
+SCAN = 500
+
+
 def search(conn: psycopg.Connection, query: str, *, since: date | None = None, entity: str | None = None,
-           status: str | None = None, limit: int = 20) -> list[Hit]:
-    """Records matching ``query``, best first, each with a highlighted snippet of its body."""
+           status: str | None = None, limit: int = 20, scan: int = SCAN) -> list[Hit]:
+    """Records matching ``query``, best first among the newest ``scan`` matches, with snippets."""
     where = ["r.search @@ q.q"]
-    params: dict[str, Any] = {"query": query, "limit": limit,
+    params: dict[str, Any] = {"query": query, "limit": limit, "scan": max(scan, limit),
                               "options": f"StartSel={MARK_START}, StopSel={MARK_STOP}, MaxWords=35, MinWords=15, "
                                          "MaxFragments=2, FragmentDelimiter=\" … \""}
     if since is not None:
@@ -47,11 +53,16 @@ def search(conn: psycopg.Connection, query: str, *, since: date | None = None, e
         params["status"] = status
     sql = f"""
         WITH q AS (SELECT websearch_to_tsquery('english', %(query)s) AS q),
+        newest AS (
+            SELECT r.id FROM records r, q
+            WHERE {' AND '.join(where)}
+            ORDER BY coalesce(r.published_at, r.received_at) DESC
+            LIMIT %(scan)s
+        ),
         page AS (
             SELECT r.id, r.title, r.site, r.published_at, r.dedup_status, r.record,
                    ts_rank_cd(r.search, q.q) AS rank
-            FROM records r, q
-            WHERE {' AND '.join(where)}
+            FROM newest JOIN records r USING (id), q
             ORDER BY rank DESC, r.id
             LIMIT %(limit)s
         )
