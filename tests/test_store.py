@@ -195,3 +195,24 @@ def test_search_ranks_only_the_newest_scan_matches(conn: psycopg.Connection, out
     # 000 has no date (received today), 003 was published 2025-07-04, 002 on 2025-06-25
     hits = search(conn, "patriot", scan=2, limit=2)
     assert {hit.id for hit in hits} == {_seed_id(outcomes, 0), _seed_id(outcomes, 3)}
+
+
+def test_cli_load_then_stats_search_and_show(postgres_url: str, outcomes: list, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from worker.cli import main as cli
+
+    write_all(outcomes, Settings(records_dir=tmp_path, sinks="files", fsync=False))
+    monkeypatch.setenv("INGEST_POSTGRES_URL", postgres_url)
+    runner = CliRunner()
+    loaded = runner.invoke(cli, ["load", str(tmp_path)])
+    assert loaded.exit_code == 0 and "6 new, 0 already stored" in loaded.output
+    numbers = json.loads(runner.invoke(cli, ["stats", "--json"]).output)
+    assert (numbers["records"], numbers["duplicates"]) == (6, 1)
+    found = runner.invoke(cli, ["search", "patriot", "--json", "--limit", "1"]).output.splitlines()
+    assert [json.loads(line)["id"] for line in found] == [_seed_id(outcomes, 3)]
+    assert "**Patriot**" in json.loads(found[0])["snippet"]
+    shown = runner.invoke(cli, ["show", _seed_id(outcomes, 3)])
+    assert json.loads(shown.output)["source"]["name"].startswith("003_")
+    assert runner.invoke(cli, ["show", "ffffffff"]).exit_code != 0
