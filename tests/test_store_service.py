@@ -108,7 +108,8 @@ def test_postgres_stopped_mid_burst_then_started_loses_and_doubles_nothing(
 
 def test_ingest_run_with_default_sinks_then_search_show_and_five_events() -> None:
     """What `make run` gives: seeds dropped in ./inbox are searchable, and the stream has them."""
-    home = Path(tempfile.mkdtemp(prefix="ingest-run-"))  # reachable by the server's own account
+    home = Path(tempfile.mkdtemp(prefix="ingest-run-"))
+    home.chmod(0o755)  # as a project folder is: as root, the server's own account must reach .ingest/
     env = {k: v for k, v in os.environ.items() if not k.startswith("INGEST_")}
     env.update(INGEST_METRICS_PORT="0", INGEST_WORKER_METRICS_PORT="0")
     log = open(home / "run.log", "wb")
@@ -123,6 +124,7 @@ def test_ingest_run_with_default_sinks_then_search_show_and_five_events() -> Non
         wait_until(lambda: b"watching" in (home / "run.log").read_bytes(), 90, "the watcher to start")
         children = psutil.Process(run.pid).children(recursive=True)
         assert any(c.name() == "postgres" for c in children)
+        assert (home / ".ingest" / "postgres" / "data" / "PG_VERSION").exists()  # data in ./.ingest
         for seed in SEEDS:
             shutil.copy(seed, home / "inbox" / seed.name)
         wait_until(lambda: len(list((home / "records").glob("*.json"))) == 5, 90,

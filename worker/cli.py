@@ -81,13 +81,14 @@ def run(inbox: Path | None, records_dir: Path | None, polling: bool | None, conc
         url = server.start()
     os.environ["INGEST_REDIS_URL"] = url
     postgres = None
-    if "postgres" in settings.sink_names and not _existing_postgres(settings):
+    if "postgres" in settings.sink_names:
         from .store.embedded import EmbeddedPostgres
 
-        postgres = EmbeddedPostgres(settings.state_dir)
-        os.environ["INGEST_POSTGRES_URL"] = postgres.start()
-    elif "postgres" in settings.sink_names:
-        os.environ["INGEST_POSTGRES_URL"] = _existing_postgres(settings) or ""
+        store_url = _existing_postgres(settings)
+        if store_url is None:
+            postgres = EmbeddedPostgres(settings.state_dir)
+            store_url = postgres.start()
+        os.environ["INGEST_POSTGRES_URL"] = store_url
     stop = threading.Event()
     _stop_on_signals(stop)
 
@@ -234,7 +235,6 @@ def process(records_dir: Path | None, concurrency: int | None, paths: tuple[Path
     from .service import backfill
     from .service.embedded import redis_for
     from .sources.watcher import is_ignored
-
     from .store.embedded import postgres_for
 
     files = [f for f in _walk(paths) if not is_ignored(Path(f.name))]

@@ -47,7 +47,7 @@ class PostgresSink:
 
     def _connection(self) -> psycopg.Connection:
         if self.conn is None or self.conn.closed:
-            self.conn = connect(self.url)
+            self.conn = connect(self.url, autocommit=True)  # each batch is one atomic statement
             if not self.migrated:
                 migrate(self.conn)
                 self.migrated = True

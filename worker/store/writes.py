@@ -16,19 +16,23 @@ import psycopg
 from ..models import Entities, FailureRecord, Outcome, Record
 
 _RECORDS = """
-INSERT INTO records (id, source_name, source_path, source_sha256, url, site, title, published_at,
-                     received_at, dedup_status, duplicate_of, language, word_count, record)
-SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],
-                     %s::text[], %s::timestamptz[], %s::timestamptz[], %s::text[], %s::text[],
-                     %s::text[], %s::int[], %s::jsonb[])
-ON CONFLICT (id) DO NOTHING
-RETURNING id
-"""
-
-_MENTIONS = """
-INSERT INTO mentions (record_id, kind, name, count)
-SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::int[])
-ON CONFLICT DO NOTHING
+WITH new AS (
+    INSERT INTO records (id, source_name, source_path, source_sha256, url, site, title, published_at,
+                         received_at, dedup_status, duplicate_of, language, word_count, record)
+    SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],
+                         %s::text[], %s::timestamptz[], %s::timestamptz[], %s::text[], %s::text[],
+                         %s::text[], %s::int[], %s::jsonb[])
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id
+), stale AS (
+    DELETE FROM failures WHERE id IN (SELECT id FROM new)
+), mentioned AS (
+    INSERT INTO mentions (record_id, kind, name, count)
+    SELECT m.* FROM unnest(%s::text[], %s::text[], %s::text[], %s::int[]) AS m(record_id, kind, name, count)
+    WHERE m.record_id IN (SELECT id FROM new)
+    ON CONFLICT DO NOTHING
+)
+SELECT id FROM new
 """
 
 _FAILURES = """
@@ -60,30 +64,37 @@ def _json(outcome: Outcome) -> str:
 
 
 def write_outcomes(conn: psycopg.Connection, outcomes: Sequence[Outcome]) -> list[bool]:
-    """Write ``outcomes`` in one transaction; True for each that was not in the store before."""
+    """Write ``outcomes`` atomically; True for each that was not in the store before.
+
+    Records (with their mentions, and the removal of earlier failures) are one statement, and so
+    are failures: on an autocommit connection a batch of one kind is one round trip.
+    """
     records = [o for o in outcomes if isinstance(o, Record)]
     failures = list({o.id: o for o in outcomes if isinstance(o, FailureRecord)}.values())  # last wins
+    statements = []
+    if records:
+        columns = [list(c) for c in zip(*(
+            (r.id, r.source.name, r.source.path, r.source.sha256, r.url, r.site, r.title,
+             r.published_at, r.source.received_at, r.dedup.status, r.dedup.duplicate_of,
+             r.language, r.word_count, _json(r))
+            for r in records
+        ))]
+        mentions = [row for r in records for row in mention_rows(r.id, r.entities)]
+        mention_columns = [list(c) for c in zip(*mentions)] if mentions else [[], [], [], []]
+        statements.append((_RECORDS, columns + mention_columns, lambda row: True))
+    if failures:
+        columns = [list(c) for c in zip(*(
+            (f.id, f.source.name, f.source.path, f.source.sha256, f.source.received_at, f.error.type,
+             f.error.message, f.failed_at, _json(f))
+            for f in failures
+        ))]
+        statements.append((_FAILURES, columns, lambda row: row[1]))
     new: set[str] = set()
-    with conn.transaction():
-        if records:
-            columns = list(zip(*(
-                (r.id, r.source.name, r.source.path, r.source.sha256, r.url, r.site, r.title,
-                 r.published_at, r.source.received_at, r.dedup.status, r.dedup.duplicate_of,
-                 r.language, r.word_count, _json(r))
-                for r in records
-            )))
-            inserted = {row[0] for row in conn.execute(_RECORDS, [list(c) for c in columns])}
-            new |= inserted
-            if inserted:
-                conn.execute("DELETE FROM failures WHERE id = ANY(%s)", (list(inserted),))
-                rows = [row for r in records if r.id in inserted for row in mention_rows(r.id, r.entities)]
-                if rows:
-                    conn.execute(_MENTIONS, [list(c) for c in zip(*rows)])
-        if failures:
-            columns = list(zip(*(
-                (f.id, f.source.name, f.source.path, f.source.sha256, f.source.received_at, f.error.type,
-                 f.error.message, f.failed_at, _json(f))
-                for f in failures
-            )))
-            new |= {row[0] for row in conn.execute(_FAILURES, [list(c) for c in columns]) if row[1]}
+    if len(statements) == 1 and conn.autocommit:
+        sql, params, is_new = statements[0]
+        new = {row[0] for row in conn.execute(sql, params) if is_new(row)}
+    else:
+        with conn.transaction():
+            for sql, params, is_new in statements:
+                new |= {row[0] for row in conn.execute(sql, params) if is_new(row)}
     return [o.id in new for o in outcomes]
