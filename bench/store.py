@@ -39,6 +39,7 @@ from worker.pipeline.dedupe import DedupIndex  # noqa: E402
 from worker.service.embedded import EmbeddedRedis  # noqa: E402
 from worker.settings import Settings  # noqa: E402
 from worker.sinks.files import FilesSink  # noqa: E402
+from worker.sinks.postgres import PostgresSink  # noqa: E402
 from worker.sinks.stream import StreamSink  # noqa: E402
 from worker.sources.messages import read_source  # noqa: E402
 from worker.store import connect, migrate  # noqa: E402
@@ -72,10 +73,12 @@ def sink_costs(records: list, client: redis.Redis, pg_url: str, work: Path) -> l
     with connect(pg_url) as conn:
         migrate(conn)
         timed("files (fsync)", FilesSink(work / "cost-files", fsync=True).write, 1)
+        sink = PostgresSink(pg_url, wait=0)  # the worker's own sink: autocommit, one statement a batch
         for batch in (1, 8):
             conn.execute("TRUNCATE records, failures, mentions")
             conn.commit()
-            timed("postgres", lambda b: write_outcomes(conn, b), batch)
+            timed("postgres", sink.write, batch)
+        sink.close()
         client.flushall()
         timed("stream", StreamSink(client, 100_000, 3600).write, 1)
         conn.execute("TRUNCATE records, failures, mentions")
