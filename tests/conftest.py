@@ -10,6 +10,11 @@ import redis
 from hypothesis import settings
 
 from worker.service.embedded import EmbeddedRedis
+from worker.store.embedded import EmbeddedPostgres
+
+# The suite's service tests are about the pipeline and delivery: their records go to files.
+# Tests of the store, the stream and `ingest run`'s defaults set INGEST_SINKS themselves.
+os.environ.setdefault("INGEST_SINKS", "files")
 
 # Property tests draw the same examples on every run (`make test`, CI): a red build then means
 # a change broke something, not that a new random draw found an old bug. To hunt for new
@@ -40,6 +45,27 @@ def redis_url(redis_server: EmbeddedRedis) -> str:
     client.flushall()
     client.close()
     return redis_server.url
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedPostgres:
+    """One real PostgreSQL server for the session (stopped even when tests fail)."""
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres-state"))
+    server.start()
+    yield server
+    server.stop()
+    server.remove_data()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: EmbeddedPostgres) -> str:
+    """A URL to the session's PostgreSQL, its schema migrated and its tables emptied."""
+    from worker.store import connect, migrate
+
+    with connect(postgres_server.url) as conn:
+        migrate(conn)
+        conn.execute("TRUNCATE records, failures, mentions")
+    return postgres_server.url
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ pytestmark = pytest.mark.integration
 
 def _process(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INGEST_")}
+    env["INGEST_SINKS"] = "files"  # the store's own tests cover the default sinks (test_store_service.py)
     env.update(INGEST_STATE_DIR=str(tmp_path / "state"), INGEST_ENRICH="fast", INGEST_CONCURRENCY="2")
     return subprocess.run([sys.executable, "-m", "worker.cli", "process", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=180)

@@ -144,3 +144,18 @@ def test_state_dir_and_home_are_on_a_tmpfs_so_any_uid_can_write_them() -> None:
                        for mount in tmpfs), (service, variable)
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert re.search(r"INGEST_STATE_DIR=/tmp/", dockerfile) and "/home/" not in dockerfile.split("USER")[-1]
+
+def test_postgres_keeps_its_data_requires_a_password_and_is_not_published() -> None:
+    postgres = SERVICES["postgres"]
+    assert "${POSTGRES_PASSWORD:?" in postgres["environment"]["POSTGRES_PASSWORD"]  # no default: must be set
+    assert "scram-sha-256" in postgres["environment"]["POSTGRES_INITDB_ARGS"]
+    assert any(v.endswith(":/var/lib/postgresql/data") for v in postgres["volumes"])
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    assert "ports" not in postgres
+
+
+def test_workers_write_to_the_compose_postgres_with_its_password_once_it_is_healthy() -> None:
+    env = _env("worker")
+    assert re.match(r"postgresql://ingest:\$\{POSTGRES_PASSWORD:\?[^}]*\}@postgres:5432/ingest$", env["INGEST_POSTGRES_URL"])
+    assert "postgres" in env["INGEST_SINKS"].split("-", 1)[-1].split(",")
+    assert SERVICES["worker"]["depends_on"]["postgres"]["condition"] == "service_healthy"

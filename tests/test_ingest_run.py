@@ -23,6 +23,7 @@ pytestmark = pytest.mark.integration
 
 def test_ingest_run_turns_dropped_seeds_into_records_and_ctrl_c_leaves_no_process(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INGEST_")}
+    env["INGEST_SINKS"] = "files"  # the store's own tests cover the default sinks (test_store_service.py)
     env["INGEST_ENRICH"] = "fast"
     log = open(tmp_path / "run.log", "wb")
     run = subprocess.Popen([sys.executable, "-m", "worker.cli", "run"], cwd=tmp_path, env=env,
@@ -45,6 +46,7 @@ def test_ingest_run_turns_dropped_seeds_into_records_and_ctrl_c_leaves_no_proces
 
 def test_ingest_run_uses_the_configured_redis_and_starts_none(tmp_path: Path, redis_url: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INGEST_")}
+    env["INGEST_SINKS"] = "files"  # the store's own tests cover the default sinks (test_store_service.py)
     env.update(INGEST_ENRICH="off", INGEST_REDIS_URL=redis_url, INGEST_METRICS_PORT="0", INGEST_WORKER_METRICS_PORT="0")
     log = open(tmp_path / "run.log", "wb")
     run = subprocess.Popen([sys.executable, "-m", "worker.cli", "run"], cwd=tmp_path, env=env,

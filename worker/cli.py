@@ -51,6 +51,12 @@ def _require_redis(settings: Settings) -> str:
     return url
 
 
+def _existing_postgres(settings: Settings) -> str | None:
+    from .store.embedded import running_embedded_url
+
+    return settings.postgres_url or running_embedded_url(settings.state_dir)
+
+
 def _stop_on_signals(stop: threading.Event) -> None:
     def handler(signum: int, _frame: Any) -> None:
         log.info("stopping (%s)", signal.Signals(signum).name)
@@ -72,7 +78,7 @@ def main() -> None:
 @click.option("--polling/--no-polling", default=None, help="Polling observer [INGEST_POLLING].")
 @click.option("--concurrency", type=int, help="Worker processes [INGEST_CONCURRENCY].")
 def run(inbox: Path | None, records_dir: Path | None, polling: bool | None, concurrency: int | None) -> None:
-    """Run everything: Redis (embedded unless INGEST_REDIS_URL is set), a worker, the watcher."""
+    """Run everything: Redis and PostgreSQL (embedded unless their URLs are set), a worker, the watcher."""
     settings = _settings(inbox=inbox, records_dir=records_dir, polling=polling, concurrency=concurrency)
     from .service.embedded import EmbeddedRedis, die_with_parent
 
@@ -82,6 +88,15 @@ def run(inbox: Path | None, records_dir: Path | None, polling: bool | None, conc
         server = EmbeddedRedis(settings.state_dir)
         url = server.start()
     os.environ["INGEST_REDIS_URL"] = url
+    postgres = None
+    if "postgres" in settings.sink_names:
+        from .store.embedded import EmbeddedPostgres
+
+        store_url = _existing_postgres(settings)
+        if store_url is None:
+            postgres = EmbeddedPostgres(settings.state_dir)
+            store_url = postgres.start()
+        os.environ["INGEST_POSTGRES_URL"] = store_url
     stop = threading.Event()
     _stop_on_signals(stop)
 
@@ -114,6 +129,8 @@ def run(inbox: Path | None, records_dir: Path | None, polling: bool | None, conc
         stop.set()
         watch_thread.join(timeout=10)
         _terminate(worker, "worker")
+        if postgres is not None:
+            postgres.stop()
         if server is not None:
             server.stop()
         log.info("stopped")
@@ -185,6 +202,11 @@ def worker(concurrency: int | None, events: bool) -> None:
     """Run a Celery worker (needs INGEST_REDIS_URL, or a running `ingest run`)."""
     settings = _settings(concurrency=concurrency)
     url = _require_redis(settings)
+    if "postgres" in settings.sink_names and not settings.postgres_url:
+        postgres_url = _existing_postgres(settings)
+        if postgres_url is None:
+            raise click.ClickException("no PostgreSQL: set INGEST_POSTGRES_URL (or start `ingest run`)")
+        settings = _settings(postgres_url=postgres_url)
     if settings.worker_metrics_port:
         _multiprocess_metrics_dir(settings)
     from .service.celery_app import app, use_broker
@@ -199,7 +221,7 @@ def worker(concurrency: int | None, events: bool) -> None:
         fault = client.hget(FAULTS, fault_field(os.getpid()))
         if fault is not None:
             return {"ok": False, "role": "worker", "reason": fault.decode()}
-        return {"ok": True, "role": "worker"}
+        return _worker_health(client, settings)
 
     serve(settings.worker_metrics_port, health, settings.metrics_host)
     argv = [
@@ -210,6 +232,17 @@ def worker(concurrency: int | None, events: bool) -> None:
     if events:
         argv.append("--task-events")
     app.worker_main(argv)
+
+
+def _worker_health(client: Any, settings: Settings) -> dict[str, object]:
+    """/healthz of a worker: Redis answers, and so does every sink that needs a server."""
+    health: dict[str, object] = {"ok": bool(client.ping()), "role": "worker"}
+    if "postgres" in settings.sink_names:
+        from .sinks.postgres import health as postgres_health
+
+        store = postgres_health(settings.postgres_url)
+        health.update(ok=bool(health["ok"] and store["ok"]), postgres=store["postgres"])
+    return health
 
 
 def _multiprocess_metrics_dir(settings: Settings) -> None:
@@ -248,9 +281,12 @@ def process(records_dir: Path | None, concurrency: int | None, paths: tuple[Path
     from .service import backfill
     from .service.embedded import redis_for
     from .sources.watcher import is_ignored
+    from .store.embedded import postgres_for
 
     files = [f for f in _walk(paths) if not is_ignored(Path(f.name))]
-    with redis_for(settings.redis_url, settings.state_dir) as url:
+    with redis_for(settings.redis_url, settings.state_dir) as url, \
+            postgres_for(settings.postgres_url, settings.state_dir, "postgres" in settings.sink_names) as store:
+        settings = _settings(postgres_url=store)
         with Progress(disable=not sys.stderr.isatty(), transient=True) as progress:
             task = progress.add_task("processing", total=len(files))
             totals = backfill.run(files, url, settings, on_file=lambda: progress.advance(task))
@@ -395,6 +431,125 @@ def failed_retry(ids: tuple[str, ...]) -> None:
             raise
         retried += 1
     click.echo(f"{retried} dead letter(s) queued again")
+
+
+# --- the store: search, show, load, stats (PostgreSQL; the embedded one unless configured) ----
+
+def _store():
+    """A connection to the store, its schema migrated (starts the embedded server if need be)."""
+    import contextlib
+
+    from .store import connect, migrate
+    from .store.embedded import postgres_for
+
+    @contextlib.contextmanager
+    def opened():
+        settings = _settings()
+        with postgres_for(settings.postgres_url, settings.state_dir) as url:
+            with connect(url, wait=10) as conn:
+                migrate(conn)
+                yield conn
+
+    return opened()
+
+
+def _highlight(snippet: str, colour: bool) -> str:
+    from .store.queries import MARK_START, MARK_STOP
+
+    snippet = " ".join(snippet.split())
+    if colour:
+        return snippet.replace(MARK_START, "\x1b[1;33m").replace(MARK_STOP, "\x1b[0m")
+    return snippet.replace(MARK_START, "**").replace(MARK_STOP, "**")
+
+
+@main.command()
+@click.argument("query")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Published (else received) on or after DATE.")
+@click.option("--entity", help="Only records naming this person, organisation or place (canonical name).")
+@click.option("--status", type=click.Choice(["unique", "exact_duplicate", "near_duplicate"]), help="Dedup status.")
+@click.option("--limit", default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per hit.")
+def search(query: str, since: Any, entity: str | None, status: str | None, limit: int, as_json: bool) -> None:
+    """Full-text search of the stored records, best first, with highlighted snippets.
+
+    QUERY is a web-style search: words (all must match), "a phrase", -excluded, a or b.
+    """
+    import orjson
+
+    from .store.queries import search as run_search
+
+    with _store() as conn:
+        hits = run_search(conn, query, since=since.date() if since else None, entity=entity, status=status, limit=limit)
+    colour = sys.stdout.isatty()
+    for number, hit in enumerate(hits, 1):
+        if as_json:
+            click.echo(orjson.dumps({**hit.__dict__, "snippet": _highlight(hit.snippet, False)}).decode())
+            continue
+        day = hit.published_at.date().isoformat() if hit.published_at else "----------"
+        flag = "" if hit.dedup_status == "unique" else f"  [{hit.dedup_status}]"
+        click.echo(f"{number:>3}. {hit.id}  {day}  {hit.site or ''}  {hit.title or '(no title)'}{flag}")
+        click.echo(f"     {_highlight(hit.snippet, colour)}")
+    if not hits and not as_json:
+        click.echo("no records match", err=True)
+
+
+@main.command()
+@click.argument("record_id")
+def show(record_id: str) -> None:
+    """Print one stored record (or failure record) as JSON, by id or a unique prefix of it."""
+    import orjson
+
+    from .store.queries import show as find
+
+    with _store() as conn:
+        record = find(conn, record_id)
+    if record is None:
+        raise click.ClickException(f"no record {record_id!r} in the store")
+    click.echo(orjson.dumps(record, option=orjson.OPT_INDENT_2).decode())
+
+
+@main.command()
+@click.argument("records_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--batch", default=500, show_default=True, help="Outcomes per transaction.")
+def load(records_dir: Path, batch: int) -> None:
+    """Load an existing records folder (and its _failed/) into the store; loading again adds nothing."""
+    from rich.progress import Progress
+
+    from .store.load import load as load_files
+    from .store.load import outcome_files
+
+    paths = outcome_files(records_dir)
+    with _store() as conn, Progress(disable=not sys.stderr.isatty(), transient=True) as progress:
+        task = progress.add_task("loading", total=len(paths))
+        totals = load_files(conn, paths, batch=batch, on_batch=lambda n: progress.advance(task, n))
+    click.echo(f"{len(paths)} file(s): {totals['new']} new, {totals['present']} already stored, "
+               f"{totals['unreadable']} unreadable")
+    sys.exit(1 if totals["unreadable"] else 0)
+
+
+@main.command()
+@click.option("--days", default=14, show_default=True, help="Days of the articles-per-day table.")
+@click.option("--top", default=10, show_default=True, help="Entities in the top list.")
+@click.option("--json", "as_json", is_flag=True)
+def stats(days: int, top: int, as_json: bool) -> None:
+    """Articles per day, the most named entities, the duplicate rate."""
+    import orjson
+
+    from .store.queries import stats as numbers
+
+    with _store() as conn:
+        result = numbers(conn, days=days, top=top)
+    if as_json:
+        click.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
+        return
+    click.echo(f"records     {result['records']} ({result['duplicates']} duplicate(s), "
+               f"rate {result['duplicate_rate']:.1%}); failures {result['failures']}")
+    click.echo("\narticles per day (published, else received)")
+    for row in result["per_day"]:
+        click.echo(f"  {row['day']}  {row['articles']:>6}  {'#' * min(row['articles'], 60)}")
+    click.echo("\nmost named (records, mentions; originals only)")
+    for row in result["top_entities"]:
+        click.echo(f"  {row['records']:>6} {row['mentions']:>7}  {row['name']} ({row['kind']})")
 
 
 if __name__ == "__main__":

@@ -16,3 +16,7 @@ class BadInput(Exception):
         self.kind = kind
         self.message = message
         self.line = line  # the JSONL line it concerns, when only one line of a file is bad
+
+
+class SinkUnavailable(OSError):
+    """A sink (PostgreSQL, say) cannot take outcomes now: transient, so the task retries it."""

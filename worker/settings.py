@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MiB = 1024 * 1024
@@ -38,6 +38,26 @@ class Settings(BaseSettings):
         description="Where records are written (`<id>.json`; failures in `_failed/`).",
     )
 
+    sinks: str = Field(
+        "files,postgres,stream",
+        description="Where outcomes go, comma-separated: `files` (the records folder), `postgres` "
+        "(searchable store), `stream` (the Redis stream `ingest:events`). A message is "
+        "acknowledged only once every one holds its outcomes.",
+    )
+    postgres_url: str | None = Field(
+        None,
+        description="PostgreSQL for the `postgres` sink and `ingest search/show/load/stats` "
+        "(`postgresql://user:PASSWORD@host:5432/db`). Unset: an embedded server is started.",
+    )
+    postgres_wait_seconds: float = Field(
+        60.0,
+        description="How long a task waits (with back-off) for an unreachable PostgreSQL before "
+        "it is retried later; nothing is acknowledged meanwhile.",
+    )
+    stream_maxlen: int = Field(
+        100_000,
+        description="About how many events the `ingest:events` stream keeps (older ones are trimmed).",
+    )
     fsync: bool = Field(
         True,
         description="Flush each record to disk before it becomes visible (survives power loss); "
@@ -234,6 +254,14 @@ class Settings(BaseSettings):
         False, description="Log one JSON object per line (for log shippers) instead of text."
     )
 
+    @field_validator("sinks")
+    @classmethod
+    def _known_sinks(cls, value: str) -> str:
+        unknown = {n.strip() for n in value.split(",") if n.strip()} - {"files", "postgres", "stream"}
+        if unknown or not value.strip():
+            raise ValueError(f"unknown sink(s) {sorted(unknown)}: choose among files, postgres, stream")
+        return value
+
     @property
     def failed_dir(self) -> Path:
         return self.records_dir / "_failed"
@@ -241,6 +269,10 @@ class Settings(BaseSettings):
     @property
     def done_dir(self) -> Path:
         return self.inbox / ".done"
+
+    @property
+    def sink_names(self) -> list[str]:
+        return [name.strip() for name in self.sinks.split(",") if name.strip()]
 
 
 @lru_cache(maxsize=1)

@@ -1,7 +1,8 @@
 """Delivering a file's outcomes: write them, count them, dead-letter the failures.
 
 Shared by the Celery task and `ingest process`, so both behave the same. The "seen" marker
-of the file's content is committed only after its outcomes are on disk: a crash before that
+of the file's content is committed only after every configured sink holds its outcomes
+(``sinks.write_all``): a crash before that
 leaves the message unacknowledged, and it is processed again (idempotently).
 """
 
@@ -18,7 +19,7 @@ from . import metrics
 from ..models import FailureRecord, Outcome, Record
 from .redis_client import DEAD, DEAD_MESSAGE, SEEN, STATS
 from ..settings import Settings
-from ..sinks import write_outcome
+from ..sinks import write_all
 
 log = logging.getLogger(__name__)
 
@@ -28,20 +29,22 @@ def deliver(outcomes: list[Outcome], message: dict[str, Any] | None, client: red
     """Write ``outcomes`` and update Redis; returns what happened (records, duplicates, ...)."""
     counts: Counter[str] = Counter()
     dead: list[FailureRecord] = []
+    kept: list[Outcome] = []
     for outcome in outcomes:
+        if isinstance(outcome, Record) and outcome.dedup.status != "unique" and settings.on_duplicate == "skip":
+            counts["skipped"] += 1
+            log.info("skipped %s: %s of %s", outcome.source.path, outcome.dedup.status,
+                     outcome.dedup.duplicate_of, extra={"file_id": outcome.id, "file": outcome.source.path})
+        else:
+            kept.append(outcome)
+    for outcome, new in zip(kept, write_all(kept, settings, client)):  # every sink, in one batch
         extra = {"file_id": outcome.id, "file": outcome.source.path}
         if isinstance(outcome, Record):
-            duplicate = outcome.dedup.status != "unique"
-            if duplicate and settings.on_duplicate == "skip":
-                counts["skipped"] += 1
-                log.info("skipped %s: %s of %s", outcome.source.path, outcome.dedup.status,
-                         outcome.dedup.duplicate_of, extra=extra)
-                continue
-            if write_outcome(outcome, settings.records_dir, failed_dir=settings.failed_dir, fsync=settings.fsync):
+            if new:
                 counts["records"] += 1
-                counts["duplicates"] += duplicate
+                counts["duplicates"] += outcome.dedup.status != "unique"
                 log.info("record %s <- %s (%s)", outcome.id, outcome.source.path, outcome.dedup.status, extra=extra)
-        elif write_outcome(outcome, settings.records_dir, failed_dir=settings.failed_dir, fsync=settings.fsync):
+        elif new:
             counts["failed"] += 1
             dead.append(outcome)
             log.warning("failed %s: %s", outcome.source.path, outcome.error.message, extra=extra)

@@ -20,6 +20,20 @@ class UnsafePath(ValueError):
     """An outcome whose id would put its file outside its folder (a crafted id: never written)."""
 
 
+class FilesSink:
+    """One JSON file per outcome under ``records_dir`` (see ``write_outcome``)."""
+
+    name = "files"
+
+    def __init__(self, records_dir: Path, *, failed_dir: Path | None = None, fsync: bool = True) -> None:
+        self.records_dir = records_dir
+        self.failed_dir = failed_dir
+        self.fsync = fsync
+
+    def write(self, outcomes: list[Outcome]) -> list[bool]:
+        return [write_outcome(o, self.records_dir, failed_dir=self.failed_dir, fsync=self.fsync) for o in outcomes]
+
+
 def outcome_path(outcome: Outcome, records_dir: Path, failed_dir: Path | None = None) -> Path:
     """The file of ``outcome``: ``<id>.json`` directly in its folder, or ``UnsafePath``.
 
