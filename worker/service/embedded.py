@@ -22,6 +22,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
@@ -90,8 +91,57 @@ def private_dir(folder: Path) -> None:
         folder.chmod(0o700)
 
 
-class EmbeddedRedis:
+class EmbeddedServer:
+    """What every server we start shares: one child process, a URL file in the state folder
+    while it runs, a graceful stop signal with a kill after ``timeout``, use as a context."""
+
+    url_file = ""
+    stop_signal = signal.SIGTERM
+    state_dir: Path
+    process: subprocess.Popen[bytes] | None
+
+    def start(self) -> str:
+        raise NotImplementedError
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask the server to shut down cleanly; kill it if it does not go."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        (self.state_dir / self.url_file).unlink(missing_ok=True)
+        process.send_signal(self.stop_signal)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def __enter__(self):  # noqa: ANN204 (the subclass)
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@contextlib.contextmanager
+def server_for(configured: str | None, running: str | None, make: Callable[[], EmbeddedServer]):
+    """Yield a server URL: the configured one, a running embedded one, or a new embedded one
+    (stopped on the way out)."""
+    if configured or running:
+        yield configured or running
+        return
+    server = make()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+class EmbeddedRedis(EmbeddedServer):
     """Start and stop a private redis-server whose data lives in ``state_dir``."""
+
+    url_file = URL_FILE  # redis saves and exits on SIGTERM
 
     def __init__(self, state_dir: Path, *, port: int | None = None, appendonly: bool = True) -> None:
         self.state_dir = Path(state_dir).resolve()
@@ -170,19 +220,6 @@ class EmbeddedRedis:
         log.info("embedded Redis %s (data in %s)", redact(self.url), self.state_dir)
         return self.url
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Shut down with a final save; kill if it does not go."""
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        (self.state_dir / URL_FILE).unlink(missing_ok=True)
-        process.send_signal(signal.SIGTERM)  # redis saves and exits on SIGTERM
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
@@ -201,13 +238,6 @@ class EmbeddedRedis:
             self.process.wait()
         self.process = None
 
-    def __enter__(self) -> EmbeddedRedis:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
 
 def running_embedded_url(state_dir: Path) -> str | None:
     """The URL of an embedded Redis already serving ``state_dir`` (started by `ingest run`)."""
@@ -224,21 +254,10 @@ def running_embedded_url(state_dir: Path) -> str | None:
         return None
 
 
-@contextlib.contextmanager
 def redis_for(settings_redis_url: str | None, state_dir: Path):
     """Yield a Redis URL: the configured one, a running embedded one, or a new embedded one."""
-    if settings_redis_url:
-        yield settings_redis_url
-        return
-    existing = running_embedded_url(state_dir)
-    if existing:
-        yield existing
-        return
-    server = EmbeddedRedis(state_dir)
-    try:
-        yield server.start()
-    finally:
-        server.stop()
+    running = None if settings_redis_url else running_embedded_url(state_dir)
+    return server_for(settings_redis_url, running, lambda: EmbeddedRedis(state_dir))
 
 
 __all__ = ["EmbeddedRedis", "redis_for", "running_embedded_url", "redis_server_binary", "die_with_parent"]

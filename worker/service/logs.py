@@ -74,3 +74,13 @@ def setup_logging(level: str = "INFO", as_json: bool = False) -> None:
     root.setLevel(level)
     for noisy in ("trafilatura", "htmldate", "charset_normalizer", "watchdog", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for logs and messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+    return url

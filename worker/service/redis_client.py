@@ -7,6 +7,8 @@ import time
 
 import redis
 
+from .logs import redact
+
 log = logging.getLogger(__name__)
 
 PREFIX = "ingest"
@@ -44,12 +46,3 @@ def connect(url: str, *, wait: float | None = None) -> redis.Redis:
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
 
-
-def redact(url: str) -> str:
-    """The URL without its password, for logs."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        user = creds.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}" if ":" in creds else url
-    return url

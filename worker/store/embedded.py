@@ -18,13 +18,14 @@ import os
 import pwd
 import secrets
 import shutil
+import signal
 import stat
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from ..service.embedded import die_with_parent, free_port
+from ..service.embedded import EmbeddedServer, die_with_parent, free_port, server_for
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,11 @@ def _reachable_by_others(path: Path) -> bool:
     return all(folder.stat().st_mode & stat.S_IXOTH for folder in path.resolve().parents)
 
 
-class EmbeddedPostgres:
+class EmbeddedPostgres(EmbeddedServer):
     """Start and stop a private PostgreSQL whose data lives in ``state_dir/postgres``."""
+
+    url_file = URL_FILE
+    stop_signal = signal.SIGINT  # fast shutdown: roll back open transactions, checkpoint
 
     def __init__(self, state_dir: Path, *, port: int | None = None) -> None:
         self.state_dir = Path(state_dir).resolve()
@@ -170,29 +174,12 @@ class EmbeddedPostgres:
         return self.url
 
     def stop(self, timeout: float = 20.0) -> None:
-        """Fast shutdown (SIGINT: roll back open transactions, checkpoint); kill if it hangs."""
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        (self.state_dir / URL_FILE).unlink(missing_ok=True)
-        process.send_signal(2)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        super().stop(timeout)
 
     def remove_data(self) -> None:
         """Delete the server's data (a test's throw-away server, after ``stop``)."""
         shutil.rmtree(self.home, ignore_errors=True)
         (self.state_dir / "postgres.password").unlink(missing_ok=True)
-
-    def __enter__(self) -> EmbeddedPostgres:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def running_embedded_url(state_dir: Path) -> str | None:
@@ -210,19 +197,10 @@ def running_embedded_url(state_dir: Path) -> str | None:
         return None
 
 
-@contextlib.contextmanager
 def postgres_for(settings_url: str | None, state_dir: Path, needed: bool = True):
     """Yield a PostgreSQL URL: the configured one, a running embedded one, or a new embedded one
     (None when not ``needed``)."""
-    if settings_url or not needed:
-        yield settings_url
-        return
-    existing = running_embedded_url(state_dir)
-    if existing:
-        yield existing
-        return
-    server = EmbeddedPostgres(state_dir)
-    try:
-        yield server.start()
-    finally:
-        server.stop()
+    if not needed:
+        return contextlib.nullcontext(settings_url)
+    running = None if settings_url else running_embedded_url(state_dir)
+    return server_for(settings_url, running, lambda: EmbeddedPostgres(state_dir))
