@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -124,7 +125,8 @@ def test_ingest_run_with_default_sinks_then_search_show_and_five_events() -> Non
         wait_until(lambda: b"watching" in (home / "run.log").read_bytes(), 90, "the watcher to start")
         children = psutil.Process(run.pid).children(recursive=True)
         assert any(c.name() == "postgres" for c in children)
-        assert (home / ".ingest" / "postgres" / "data" / "PG_VERSION").exists()  # data in ./.ingest
+        data = re.search(r"embedded PostgreSQL on \S+ \(data in (\S+)\)", (home / "run.log").read_text()).group(1)
+        assert (Path(data) / "PG_VERSION").exists()  # ./.ingest, or /var/lib/ingest-postgres as root
         for seed in SEEDS:
             shutil.copy(seed, home / "inbox" / seed.name)
         wait_until(lambda: len(list((home / "records").glob("*.json"))) == 5, 90,

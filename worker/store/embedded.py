@@ -21,7 +21,6 @@ import shutil
 import signal
 import stat
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
@@ -31,6 +30,7 @@ log = logging.getLogger(__name__)
 
 URL_FILE = "postgres.url"
 SYSTEM_USER = "ingest-postgres"  # who runs the server when we are root
+SYSTEM_DATA = Path("/var/lib/ingest-postgres")  # its data then, when it cannot reach the state folder
 DATABASE = USER = "ingest"
 
 
@@ -84,10 +84,11 @@ class EmbeddedPostgres(EmbeddedServer):
         self.home = self.state_dir / "postgres"
         self.state_dir.mkdir(parents=True, exist_ok=True)
         if self.account is not None and not _reachable_by_others(self.home):
-            # The server's account cannot reach the state folder (a private 0700 folder above
-            # it): keep the data in a folder of its own under /tmp rather than open that one up.
+            # The server's account cannot reach the state folder (it is 0700, as it holds the
+            # Redis password and AOF): keep the data in a folder of its own under /var/lib (we
+            # are root; it survives reboots, unlike /tmp) rather than open the state folder up.
             digest = hashlib.sha256(str(self.state_dir).encode()).hexdigest()[:12]
-            self.home = Path(tempfile.gettempdir()) / f"ingest-postgres-{digest}"
+            self.home = SYSTEM_DATA / digest
             log.warning("%s is not reachable by %s; PostgreSQL data goes to %s", self.state_dir, SYSTEM_USER, self.home)
         self.data = self.home / "data"
 
