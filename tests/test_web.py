@@ -193,3 +193,25 @@ def test_beyond_loopback_the_view_needs_its_token(service: Service, tmp_path: Pa
     finally:
         gated.terminate()
         gated.wait(20)
+
+
+def test_entities_rank_the_people_in_the_news_and_an_entity_page_lists_its_articles(
+        page, service: Service) -> None:
+    page.goto("/entities?days=all")
+    zelensky = page.locator("ol.top.person").get_by_role("link", name="Volodymyr Zelensky", exact=True)
+    expect(zelensky).to_have_count(1)
+    zelensky.click()
+    expect(page.locator("h1")).to_contain_text("Volodymyr Zelensky")
+    expect(page.locator("svg.chart rect.mentions").first).to_be_visible()
+    assert page.locator("ul.results li").count() >= 1
+
+
+def test_duplicates_show_the_original_with_its_copies(page, service: Service) -> None:
+    copy = (service.inbox / "copy-of-001.txt")
+    copy.write_text(SEEDS[1].read_text(encoding="utf-8") + "\n\nFile reference: archive copy.\n", encoding="utf-8")
+    wait_until(lambda: any(r["source"]["name"] == "copy-of-001.txt" for r in service.records_list()), 60, "the copy")
+    original = _record_id(service, SEEDS[1].name)
+    page.goto("/duplicates")
+    cluster = page.locator("section.cluster").filter(has=page.locator(f'h2 a[href="/records/{original}"]'))
+    expect(cluster.locator("li")).to_have_count(1)
+    expect(cluster.locator(".badge.dup")).to_contain_text("near copy")

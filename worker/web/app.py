@@ -106,9 +106,9 @@ class Web:
 
     # --- helpers ----------------------------------------------------------------------------
 
-    def render(self, request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    def render(self, request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
-        html = self.env.get_template(name).render(request=request, csrf=csrf, path=request.url.path, **context)
+        html = self.env.get_template(template).render(request=request, csrf=csrf, path=request.url.path, **context)
         response = HTMLResponse(html, status_code=status_code)
         if request.cookies.get(CSRF_COOKIE) != csrf:
             response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict")
