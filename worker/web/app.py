@@ -10,8 +10,10 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import secrets
+import threading
+import time
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -39,6 +41,7 @@ CSRF_COOKIE = "ingest_csrf"
 TOKEN_COOKIE = "ingest_token"
 COUNTERS = ("queued", "records", "duplicates", "failed")
 STATUSES = ("unique", "exact_duplicate", "near_duplicate", "duplicate")
+TOPS_TTL = 60.0  # seconds the entities page's top lists are reused
 PERIODS = {"7": 7, "30": 30, "365": 365, "all": None}
 
 
@@ -91,6 +94,9 @@ class Web:
         self.env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True,
                                trim_blocks=True, lstrip_blocks=True)
         self.env.globals.update(url_with=_url_with)
+        self.stopping = threading.Event()
+        self.workers_up: int | None = None
+        self.tops: dict[int | None, tuple[dict[str, list[dict[str, Any]]], float]] = {}
         self.env.filters.update(day=_day, when=_when, status_label=_status_label, percent=_percent)
 
     def open(self) -> None:
@@ -99,10 +105,34 @@ class Web:
         self.pool.open(wait=True, timeout=30)
         with self.pool.connection() as conn:
             migrate(conn)
+        threading.Thread(target=self._ping_workers, name="workers-ping", daemon=True).start()
 
     def close(self) -> None:
+        self.stopping.set()
         self.pool.close()
         self.redis.close()
+
+    def _ping_workers(self) -> None:
+        """Count the workers answering a ping, every few seconds, off the request path."""
+        from ..service.celery_app import app, use_broker
+
+        use_broker(self.redis_url)
+        while not self.stopping.is_set():
+            try:
+                self.workers_up = len(app.control.ping(timeout=1.0) or [])
+            except Exception:
+                self.workers_up = None
+            self.stopping.wait(5.0)
+
+    def top_entities(self, days: int | None) -> tuple[dict[str, list[dict[str, Any]]], float]:
+        """The top lists of a period, counted at most once a minute (a scan of the period's mentions)."""
+        now = time.time()
+        cached = self.tops.get(days)
+        if cached is None or now - cached[1] > TOPS_TTL:
+            with self.pool.connection() as conn:
+                cached = (queries.top_entities(conn, days=days), now)
+            self.tops[days] = cached
+        return cached
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -123,15 +153,6 @@ class Web:
         values = {k.decode(): int(v) for k, v in stats.items()}
         return {**{key: values.get(key, 0) for key in COUNTERS}, "depth": depth, "dead": dead}
 
-    def workers(self) -> int | None:
-        """Workers answering a ping within half a second (None: could not ask)."""
-        from ..service.celery_app import app, use_broker
-
-        use_broker(self.redis_url)
-        try:
-            return len(app.control.ping(timeout=0.5) or [])
-        except Exception:
-            return None
 
     # --- pages ------------------------------------------------------------------------------
 
@@ -141,7 +162,7 @@ class Web:
                 per_minute = queries.throughput(conn)
                 latest = queries.latest(conn)
             return {"counters": self.counters(), "chart": charts.throughput(per_minute),
-                    "per_minute": per_minute, "latest": latest, "workers": self.workers()}
+                    "per_minute": per_minute, "latest": latest, "workers": self.workers_up}
 
         return self.render(request, "overview.html", **await run_in_threadpool(read))
 
@@ -193,12 +214,9 @@ class Web:
         period = request.query_params.get("days", "30")
         days = PERIODS.get(period, 30)
 
-        def read() -> dict[str, list[dict[str, Any]]]:
-            with self.pool.connection() as conn:
-                return {kind: queries.top_entities(conn, kind, days=days) for kind in queries.KINDS}
-
-        return self.render(request, "entities.html", tops=await run_in_threadpool(read), period=period,
-                           periods=PERIODS)
+        tops, counted = await run_in_threadpool(self.top_entities, days)
+        return self.render(request, "entities.html", tops=tops, period=period, periods=PERIODS,
+                           counted=datetime.fromtimestamp(counted, timezone.utc))
 
     async def entity(self, request: Request) -> Response:
         kind, name = request.path_params["kind"], request.path_params["name"]
