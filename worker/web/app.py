@@ -97,7 +97,7 @@ class Web:
         self.stopping = threading.Event()
         self.workers_up: int | None = None
         self.tops: dict[int | None, tuple[dict[str, list[dict[str, Any]]], float]] = {}
-        self.env.filters.update(day=_day, when=_when, status_label=_status_label, percent=_percent)
+        self.env.filters.update(label=_label, meta=_meta, day=_day, when=_when, status_label=_status_label, percent=_percent)
 
     def open(self) -> None:
         from ..store import migrate
@@ -397,6 +397,18 @@ def _int(value: str | None, default: int) -> int:
         return int(value) if value else default
     except ValueError:
         return default
+
+
+def _label(row: dict[str, Any] | None) -> str:
+    """What a link to a record says: its title, else which file it came from."""
+    if not row:
+        return ""
+    return row.get("title") or f"(untitled) {row.get('source_name') or row.get('id', '')}"
+
+
+def _meta(parts: list[Any]) -> str:
+    """The non-empty parts, joined by middle dots."""
+    return " · ".join(str(p) for p in parts if p not in (None, ""))
 
 
 def _day(value: Any) -> str:

@@ -14,7 +14,7 @@ def bars(values: list[tuple[str, list[int]]], series: list[str], *, width: int =
     """Stacked bars, one per (label, [value per series]), each bar titled with its numbers."""
     top = max([sum(v) for _, v in values] + [1])
     step = width / max(len(values), 1)
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height + 18}" role="img">']
+    parts = [f'<svg class="chart" viewBox="0 -16 {width} {height + 34}" role="img">']
     for i, (label, numbers) in enumerate(values):
         y = height
         for name, value in zip(series, numbers):
@@ -28,7 +28,7 @@ def bars(values: list[tuple[str, list[int]]], series: list[str], *, width: int =
     if values:
         parts.append(f'<text x="0" y="{height + 14}" class="label">{escape(values[0][0])}</text>')
         parts.append(f'<text x="{width}" y="{height + 14}" class="label" text-anchor="end">{escape(values[-1][0])}</text>')
-    parts.append(f'<text x="{width}" y="10" class="label" text-anchor="end">max {top}</text></svg>')
+    parts.append(f'<text x="{width}" y="-4" class="label" text-anchor="end">max {top}</text></svg>')
     return Markup("".join(parts))
 
 

@@ -113,14 +113,14 @@ def copies(conn: psycopg.Connection, record_id: str) -> list[dict[str, Any]]:
     """The records that copy ``record_id``, most similar first."""
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
-            "SELECT id, title, site, dedup_status, (record->'dedup'->>'similarity')::float AS similarity"
+            "SELECT id, title, site, source_name, dedup_status, (record->'dedup'->>'similarity')::float AS similarity"
             " FROM records WHERE duplicate_of = %s ORDER BY similarity DESC NULLS LAST, id LIMIT 200",
             (record_id,)).fetchall()
 
 
 def brief(conn: psycopg.Connection, record_id: str) -> dict[str, Any] | None:
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute("SELECT id, title, site FROM records WHERE id = %s", (record_id,)).fetchone()
+        return cur.execute("SELECT id, title, site, source_name FROM records WHERE id = %s", (record_id,)).fetchone()
 
 
 def clusters(conn: psycopg.Connection, *, page: int = 1, per_page: int = 20) -> list[dict[str, Any]]:
@@ -132,10 +132,10 @@ def clusters(conn: psycopg.Connection, *, page: int = 1, per_page: int = 20) -> 
             (per_page, (page - 1) * per_page)).fetchall()
         ids = [g["id"] for g in groups]
         originals = {row["id"]: row for row in cur.execute(
-            "SELECT id, title, site, published_at FROM records WHERE id = ANY(%s)", (ids,)).fetchall()}
+            "SELECT id, title, site, source_name, published_at FROM records WHERE id = ANY(%s)", (ids,)).fetchall()}
         members: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
         for row in cur.execute(
-                "SELECT id, title, site, duplicate_of, dedup_status,"
+                "SELECT id, title, site, source_name, duplicate_of, dedup_status,"
                 " (record->'dedup'->>'similarity')::float AS similarity FROM ("
                 "  SELECT *, row_number() OVER (PARTITION BY duplicate_of ORDER BY id) AS n"
                 "  FROM records WHERE duplicate_of = ANY(%s)) c WHERE n <= 20"
@@ -174,7 +174,7 @@ def entity(conn: psycopg.Connection, kind: str, name: str, *, days: int | None,
             f" WHERE m.kind = %(kind)s AND lower(m.name) = lower(%(name)s) {period}"
             " GROUP BY 1 ORDER BY 1", params).fetchall()
         articles = cur.execute(
-            "SELECT r.id, r.title, r.site, r.published_at, r.received_at, r.dedup_status, m.count"
+            "SELECT r.id, r.title, r.site, r.source_name, r.published_at, r.received_at, r.dedup_status, m.count"
             " FROM mentions m JOIN records r ON r.id = m.record_id"
             f" WHERE m.kind = %(kind)s AND lower(m.name) = lower(%(name)s) {period}"
             f" ORDER BY {DAY} DESC LIMIT %(limit)s", params).fetchall()
