@@ -25,6 +25,7 @@ from worker.service.embedded import free_port
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
+expect.set_options(timeout=20_000)  # a condition waited for, on a machine shared with other test runs
 
 pytestmark = pytest.mark.integration
 
@@ -174,6 +175,11 @@ def test_a_title_of_markup_renders_as_text(page, service: Service) -> None:
     expect(page.locator("#feed")).to_contain_text(SCRIPT_TITLE)
     assert page.dialogs == []
     assert page.locator("main script").count() == 0
+
+
+def test_on_loopback_without_a_token_other_host_names_are_refused(service: Service) -> None:
+    assert _status(service.url + "/records") == 200
+    assert _status(service.url + "/records", headers={"Host": "rebound.example"}) == 400
 
 
 def test_beyond_loopback_the_view_needs_its_token(service: Service, tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from jinja2 import Environment, FileSystemLoader
 from psycopg_pool import ConnectionPool
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
@@ -375,6 +376,8 @@ def create_app(redis_url: str, postgres_url: str, *, queue: str = "ingest", toke
     wrapped: ASGIApp = SecurityHeaders(app)
     if token:
         wrapped = TokenGate(wrapped, token)
+    else:  # loopback without a token: refuse other host names (a DNS-rebinding page cannot read it)
+        wrapped = TrustedHostMiddleware(wrapped, allowed_hosts=["127.0.0.1", "localhost", "[::1]", "::1"])
     return wrapped
 
 
