@@ -80,7 +80,7 @@ def main() -> None:
                     page.wait_for_selector("#live-state:text('live')")
                 if name == "record":
                     page.locator("details.boilerplate").evaluate("d => d.open = true")
-                page.screenshot(path=str(OUT / f"{name}.png"), full_page=name != "record")
+                page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
                 print(f"{OUT / f'{name}.png'}  <- {path}")
             browser.close()
     finally:

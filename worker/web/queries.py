@@ -48,7 +48,7 @@ class Filters:
             where.append("r.dedup_status = %(status)s")
             params["status"] = self.status
         if self.entity:
-            where.append("EXISTS (SELECT 1 FROM mentions m WHERE m.record_id = r.id AND lower(m.name) = lower(%(entity)s))")
+            where.append("r.id IN (SELECT m.record_id FROM mentions m WHERE lower(m.name) = lower(%(entity)s))")
             params["entity"] = self.entity
         if self.source:
             where.append("(r.site = %(source)s OR r.source_name = %(source)s)")
