@@ -77,23 +77,32 @@ def records(conn: psycopg.Connection, filters: Filters) -> Page:
     columns = ("r.id, r.title, r.site, r.source_name, r.published_at, r.received_at, r.dedup_status,"
                " r.duplicate_of, r.word_count")
     if filters.q:
+        # One pass finds the newest matches; the page and the count both come from it.
         sql = f"""
             WITH q AS (SELECT websearch_to_tsquery('english', %(q)s) AS q),
-            newest AS (SELECT r.id FROM records r WHERE {' AND '.join(where)}
-                       ORDER BY {DAY} DESC LIMIT %(scan)s)
-            SELECT {columns}, ts_rank_cd(r.search, q.q) AS rank
+            newest AS MATERIALIZED (SELECT r.id FROM records r WHERE {' AND '.join(where)}
+                                    ORDER BY {DAY} DESC LIMIT %(scan)s)
+            SELECT {columns}, ts_rank_cd(r.search, q.q) AS rank, (SELECT count(*) FROM newest) AS total
             FROM newest JOIN records r USING (id), q
             ORDER BY rank DESC, r.id LIMIT %(limit)s OFFSET %(offset)s"""
-        count_sql = f"SELECT count(*) FROM (SELECT 1 FROM records r WHERE {' AND '.join(where)} LIMIT %(scan)s) s"
+        count_sql = None
     else:
         sql = f"""SELECT {columns} FROM records r WHERE {' AND '.join(where)}
                   ORDER BY {DAY} DESC, r.id LIMIT %(limit)s OFFSET %(offset)s"""
         count_sql = f"SELECT count(*) FROM (SELECT 1 FROM records r WHERE {' AND '.join(where)} LIMIT %(cap)s) s"
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(sql, params).fetchall()
-        total = cur.execute(count_sql, params).fetchone()["count"]
-    capped = total > COUNT_CAP
+        if count_sql is None:  # a search: its count came with the rows (none past the last page)
+            total = rows[0]["total"] if rows else (0 if offset == 0 else _count(cur, where, params))
+        else:
+            total = cur.execute(count_sql, params).fetchone()["count"]
+    capped = total >= SCAN if filters.q else total > COUNT_CAP  # a search ranks the newest SCAN matches
     return Page(rows=rows, total=min(total, COUNT_CAP), capped=capped, filters=filters)
+
+
+def _count(cur: psycopg.Cursor, where: list[str], params: dict[str, Any]) -> int:
+    return cur.execute(f"SELECT count(*) FROM (SELECT 1 FROM records r WHERE {' AND '.join(where)} LIMIT %(scan)s) s",
+                       params).fetchone()["count"]
 
 
 def sources(conn: psycopg.Connection, limit: int = 200) -> list[str]:
