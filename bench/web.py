@@ -173,6 +173,7 @@ def main() -> None:
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="ingest-bench-web-"))
+    work.chmod(0o755)  # PostgreSQL's own account keeps its data in here, not in a shared /tmp folder
     redis_server, postgres = EmbeddedRedis(work / "redis"), EmbeddedPostgres(work / "pg")
     redis_url, pg_url = redis_server.start(), postgres.start()
     results: dict[int, dict[str, list[float]]] = {}
