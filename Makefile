@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-fast bench docs clean
+.PHONY: install browser run test test-fast bench screenshots docs clean
 
 install: $(STAMP)
 
@@ -16,12 +16,16 @@ $(STAMP): pyproject.toml requirements/model.txt
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+## Debian's chromium for the browser tests and screenshots (Playwright drives it; its own download needs the internet)
+browser:
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
+
 ## run the service: embedded Redis, a worker, the watcher on ./inbox, records in ./records
 run: install
 	$(VENV)/bin/ingest run
 
 ## run the whole test suite (it starts its own Redis server and worker processes)
-test: install
+test: install browser
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
 ## unit tests only (no Redis, no worker processes)
@@ -37,6 +41,10 @@ bench: install
 	$(PY) bench/dedupe_quality.py
 	$(PY) bench/enrich_quality.py
 	$(PY) bench/stories_quality.py --write
+
+## screenshots of every page of the web view into docs/screenshots/ (seeds through the real service)
+screenshots: install browser
+	$(PY) bench/screenshots.py
 
 ## regenerate the README's settings table and schema/record.schema.json
 docs: install

@@ -108,6 +108,10 @@ def run(inbox: Path | None, records_dir: Path | None, polling: bool | None, conc
         )
 
     worker = start_worker()
+    web = None
+    if settings.web_port and "postgres" in settings.sink_names:
+        web = subprocess.Popen([sys.executable, "-m", "worker.cli", "web"], preexec_fn=die_with_parent,
+                               start_new_session=True)
     watch_thread = threading.Thread(target=_watch, args=(settings, url, stop), name="watcher", daemon=True)
     watch_thread.start()
     log.info("inbox %s -> records %s (Ctrl-C stops everything)", settings.inbox.resolve(), settings.records_dir.resolve())
@@ -129,6 +133,8 @@ def run(inbox: Path | None, records_dir: Path | None, polling: bool | None, conc
         stop.set()
         watch_thread.join(timeout=10)
         _terminate(worker, "worker")
+        if web is not None:
+            _terminate(web, "web")
         if postgres is not None:
             postgres.stop()
         if server is not None:
@@ -193,6 +199,29 @@ def _watch(settings: Settings, url: str, stop: threading.Event) -> None:
     watcher = Watcher(settings, client, send)
     serve(settings.metrics_port, watcher.health, settings.metrics_host)
     watcher.run(stop)
+
+
+@main.command()
+@click.option("--host", "web_host", help="Address to listen on [INGEST_WEB_HOST].")
+@click.option("--port", "web_port", type=int, help="Port [INGEST_WEB_PORT].")
+def web(web_host: str | None, web_port: int | None) -> None:
+    """The web view: live counters, records, duplicates, entities, failures (needs Redis and PostgreSQL)."""
+    settings = _settings(web_host=web_host, web_port=web_port)
+    from .web.app import create_app, is_loopback
+
+    url = _existing_redis(settings)
+    store_url = _existing_postgres(settings)
+    if url is None or store_url is None:
+        raise click.ClickException("no Redis or PostgreSQL: set INGEST_REDIS_URL and INGEST_POSTGRES_URL "
+                                   "(or start `ingest run`)")
+    if not is_loopback(settings.web_host) and not settings.web_token:
+        raise click.ClickException(f"{settings.web_host} is beyond loopback: set INGEST_WEB_TOKEN")
+    import uvicorn
+
+    app = create_app(url, store_url, queue=settings.queue, token=settings.web_token)
+    log.info("web view on http://%s:%s/", settings.web_host, settings.web_port)
+    uvicorn.run(app, host=settings.web_host, port=settings.web_port, log_level=settings.log_level.lower(),
+                access_log=False, timeout_graceful_shutdown=2)
 
 
 @main.command()

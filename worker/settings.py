@@ -246,6 +246,18 @@ class Settings(BaseSettings):
         9109, description="Port of a worker's /metrics and /healthz (0: off)."
     )
 
+    # --- web view ---------------------------------------------------------------------------
+    web_host: str = Field(
+        "127.0.0.1",
+        description="Address `ingest web` listens on; beyond loopback it needs `web_token`.",
+    )
+    web_port: int = Field(8000, description="Port of `ingest web` (also started by `ingest run`; 0: off).")
+    web_token: str | None = Field(
+        None,
+        description="Token the web view asks for (`?token=` once, then a cookie; or "
+        "`Authorization: Bearer`). Required when `web_host` is not a loopback address.",
+    )
+
     # --- logging ----------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level of every process."

@@ -1,0 +1,1 @@
+"""The web view of the ingest (`ingest web`): live counters, records, duplicates, entities, failures."""
