@@ -115,13 +115,13 @@ def test_ingest_run_exits_non_zero_with_a_clear_message_when_its_redis_cannot_be
     try:
         port = int((tmp_path / ".ingest" / "redis.url").read_text().rsplit(":", 1)[1].split("/")[0])
         server = _embedded_redis(run)
-        with socket.socket() as squatter:  # another program takes the port the moment Redis dies
-            squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            server.kill()
-            server.wait(10)
-            squatter.bind(("127.0.0.1", port))
-            squatter.listen()
-            code = run.wait(60)
+        # A crash that leaves the append-only file unreadable: no restart can load the data.
+        # (Written before the kill: the supervisor restarts within a second, so nothing done
+        # after the kill could win that race.) Redis appends at its own end of the file.
+        with open(tmp_path / ".ingest" / "appendonly.aof", "r+b") as aof:
+            aof.write(b"not the Redis protocol\n")
+        server.kill()
+        code = run.wait(60)
         log = (tmp_path / "run.log").read_text()
         assert code == 1
         assert f"Error: the embedded Redis could not be restarted (port {port}" in log
