@@ -278,10 +278,13 @@ def main() -> None:
 
 def effect(value: float) -> str:
     """An effect with 4 decimals, marked when it is too small to count."""
-    return f"{value:+.4f}" + (" negligible" if abs(value) < NEGLIGIBLE else "")
+    return f"{value:+.4f}" + (" negligible" if state(value) == "negligible" else "")
 
 
 def state(value: float) -> str:
+    """Whether an effect helps, hurts or is negligible, judged as printed (4 decimals), so
+    that a table's "+0.0005" never reads as negligible."""
+    value = round(value, 4)
     return "helps" if value >= NEGLIGIBLE else "hurts" if value <= -NEGLIGIBLE else "negligible"
 
 
@@ -312,7 +315,7 @@ def report(sets, scores, ms, extractors, left_out) -> str:  # noqa: ANN001
     halves_table = table(["set", "half", "pages", "F1 plain trafilatura", "F1 ours (extract_html)",
                           "F1 record body", "Δ record − plain"], halves)
 
-    rule_rows, silent, mixed, mixed_weak = [], [], [], []
+    rule_rows, silent, mixed, mixed_weak, split = [], [], [], [], []
     for key in left_out:
         eff = []
         for set_name in names:
@@ -328,13 +331,14 @@ def report(sets, scores, ms, extractors, left_out) -> str:  # noqa: ANN001
         states = {s: state(v) for s, v in per_set.items()}
         verdict = ", ".join(f"{s}: {st}" for s, st in states.items())
         hurt_halves = [f"{s} {h}" for i, s in enumerate(names) for j, h in enumerate("AB")
-                       if eff[3 * i + 1 + j] <= -NEGLIGIBLE]
+                       if state(eff[3 * i + 1 + j]) == "hurts"]
         if hurt_halves:
             verdict += f"; hurts half {', '.join(hurt_halves)}"
+            split.append((key, hurt_halves))
         if "helps" in states.values() and "hurts" in states.values():
             mixed.append((key, per_set))
             verdict = f"**{verdict}**"
-        elif "helps" in states.values() and any(v < 0 for v in per_set.values()):
+        elif "helps" in states.values() and any(round(v, 4) < 0 for v in per_set.values()):
             mixed_weak.append((key, per_set))
         rule_rows.append([key, *map(effect, eff), verdict])
     headers = ["left out"]
@@ -374,8 +378,8 @@ of one run, not runs).
 ### Rules left out one at a time (record body)
 
 Δ = record-body F1 with everything minus F1 with this one thing left out (positive: it helps),
-per set and half, 4 decimals; "negligible" marks |Δ| < {NEGLIGIBLE}, and a set's verdict counts
-only effects beyond that. `html step` rows leave out one step of `worker/pipeline/parse/html.py`
+per set and half, 4 decimals; "negligible" marks |Δ| < {NEGLIGIBLE} as printed, and a set's
+verdict counts only effects of at least that. `html step` rows leave out one step of `worker/pipeline/parse/html.py`
 (`TREE_STEPS`, then `LINE_STEPS`); `html_chrome` rows one chrome rule and `lines` rows one line
 rule of `worker/pipeline/normalise/boilerplate.yaml` (`tail_markers`: its trailing link-block
 markers, as one rule). Left out by filtering the step tables and compiling the built-in YAML
@@ -385,13 +389,16 @@ without the rule: no hooks in production code.
 
 No effect on any page of either set: {", ".join(silent) or "none"}.
 
-Help one set and hurt the other (beyond {NEGLIGIBLE} each; a finding, the rules are unchanged):
+Help one set and hurt the other (by {NEGLIGIBLE} or more each; a finding, the rules are unchanged):
 
 {listing(mixed)}
 
 Help one set and lower the other by less than {NEGLIGIBLE}:
 
 {listing(mixed_weak)}
+
+Hurt a half (by {NEGLIGIBLE} or more), whatever they do to the sets: {
+    "; ".join(f"{key} ({', '.join(halves)})" for key, halves in split) or "none"}.
 """
 
 
