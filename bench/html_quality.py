@@ -272,7 +272,8 @@ def main() -> None:
         if args.limit:
             raise SystemExit("--write with --limit: BENCHMARKS.md takes full runs only")
         write_section("html-extraction", "HTML body extraction: per set and half, rules left out",
-                      body, ".venv/bin/python bench/html_quality.py --write")
+                      body, ".venv/bin/python bench/html_quality.py --write"
+                      + (" --options" if args.options else ""))
         print("BENCHMARKS.md updated (section html-extraction)")
 
 
