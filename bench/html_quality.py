@@ -316,7 +316,7 @@ def report(sets, scores, ms, extractors, left_out) -> str:  # noqa: ANN001
     halves_table = table(["set", "half", "pages", "F1 plain trafilatura", "F1 ours (extract_html)",
                           "F1 record body", "Δ record − plain"], halves)
 
-    rule_rows, silent, mixed, mixed_weak, split = [], [], [], [], []
+    rule_rows, silent, mixed, mixed_weak, hurting, split = [], [], [], [], [], []
     for key in left_out:
         eff = []
         for set_name in names:
@@ -333,6 +333,8 @@ def report(sets, scores, ms, extractors, left_out) -> str:  # noqa: ANN001
         verdict = ", ".join(f"{s}: {st}" for s, st in states.items())
         hurt_halves = [f"{s} {h}" for i, s in enumerate(names) for j, h in enumerate("AB")
                        if state(eff[3 * i + 1 + j]) == "hurts"]
+        if "hurts" in states.values():
+            hurting.append(key)
         if hurt_halves:
             verdict += f"; hurts half {', '.join(hurt_halves)}"
             split.append((key, hurt_halves))
@@ -397,6 +399,8 @@ Help one set and hurt the other (by {NEGLIGIBLE} or more each; a finding, the ru
 Help one set and lower the other by less than {NEGLIGIBLE}:
 
 {listing(mixed_weak)}
+
+Hurt a set (by {NEGLIGIBLE} or more): {", ".join(hurting) or "none"}.
 
 Hurt a half (by {NEGLIGIBLE} or more), whatever they do to the sets: {
     "; ".join(f"{key} ({', '.join(halves)})" for key, halves in split) or "none"}.
