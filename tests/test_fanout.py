@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 from datetime import datetime, timezone
 
 import pytest
@@ -74,3 +75,33 @@ def test_slices_of_a_gzip_file_are_gzip_and_their_records_say_so(settings: Setti
     assert len(records) == 90
     assert {r.source.compression for r in records} == {"gzip"}
     assert [r.source.line for r in records] == list(range(1, 91))
+
+
+def _array(lines: int, *, wrapper: str | None = None, bad: int | None = None) -> bytes:
+    """The articles of ``jsonl_from_seeds`` as one JSON array (optionally under a wrapper key;
+    element ``bad`` a string, not an article)."""
+    articles = [json.loads(line) for line in jsonl_from_seeds(lines).splitlines()]
+    if bad is not None:
+        articles[bad - 1] = "not an article"
+    return json.dumps({wrapper: articles} if wrapper else articles).encode("utf-8")
+
+
+def test_a_big_json_array_splits_into_arrays_numbered_from_the_whole_and_no_lone_last_element(
+        settings: Settings) -> None:
+    parts = fanout.slices(message(_array(81), "export.json"), settings)
+    assert [p["slice"] for p in parts] == [{"first_line": 1, "lines": 40}, {"first_line": 41, "lines": 41}]
+    assert fanout.slices(message(_array(40), "export.json"), settings) == []
+
+
+@pytest.mark.parametrize("wrapper", [None, "articles", "items"])
+def test_slices_of_a_json_export_give_the_records_of_the_whole_file_with_the_same_ids(
+        settings: Settings, redis_client: redis.Redis, wrapper: str | None) -> None:
+    item = message(_array(95, wrapper=wrapper, bad=57), "export.json")
+    whole = run_message(item, redis_client, settings)
+    redis_client.flushdb()
+    split = [o for part in fanout.slices(item, settings) for o in run_message(part, redis_client, settings)]
+    assert len(split) == 95
+    assert [(o.id, o.source.line, o.source.format) for o in split] == \
+           [(o.id, o.source.line, o.source.format) for o in whole]
+    [bad] = [o for o in split if isinstance(o, FailureRecord)]
+    assert bad.source.line == 57 and bad.error.message.startswith("article 57 of the JSON array:")

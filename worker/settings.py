@@ -137,8 +137,8 @@ class Settings(BaseSettings):
     )
     fanout_articles: int = Field(
         250,
-        description="A JSONL file of more lines than this is split into tasks of this many "
-        "lines, run in parallel; record ids are the same as unsplit.",
+        description="A JSONL file of more lines than this (or a JSON array of more articles) is "
+        "split into tasks of this many, run in parallel; record ids are the same as unsplit.",
     )
 
     # --- parse and normalise ----------------------------------------------------------------

@@ -57,8 +57,9 @@ def run(source: SourceFile, data: bytes, index: DedupIndex, settings: Settings, 
         first_line: int = 1) -> list[Outcome]:
     """Every outcome of one input file: a record per article, or a failure record.
 
-    ``first_line`` > 1: ``data`` is a slice of a big JSONL file starting at that line (the
-    service fans such files out); lines keep their number in the whole file, and so their ids.
+    ``first_line`` > 1: ``data`` is a slice of a big JSONL file or JSON array starting at that
+    line or element (the service fans such files out); each keeps its number in the whole file,
+    and so its id.
     """
     timer = _Timer()
     deadline = Deadline(settings.article_seconds)  # a file of one article: its parse counts too
@@ -90,7 +91,7 @@ def run(source: SourceFile, data: bytes, index: DedupIndex, settings: Settings, 
 
 def _renumbered(doc: Document | BadInput, line: int) -> Document | BadInput:
     if isinstance(doc, BadInput):
-        return BadInput(doc.kind, re.sub(r"^line \d+", f"line {line}", doc.message), line=line)
+        return BadInput(doc.kind, re.sub(r"^(line|article) \d+", rf"\g<1> {line}", doc.message), line=line)
     return doc.model_copy(update={"line": line})
 
 

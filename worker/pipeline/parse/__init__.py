@@ -260,14 +260,20 @@ def _load_json(text: str):
         raise BadInput("bad_json", "the JSON is nested too deeply to be an article") from None
 
 
+def unwrap_articles(value):  # noqa: ANN001, ANN201 (any JSON value)
+    """A scraper export's list of articles: the list under a wrapper key (``{"articles": [...]}``)
+    when the object has no article text of its own, else the value as it is."""
+    if isinstance(value, dict) and _first(value, _JSON_FIELDS["text"]) is None:
+        wrapped = next((value[k] for k in _WRAPPERS if isinstance(value.get(k), list)), None)
+        return wrapped if wrapped is not None else value
+    return value
+
+
 def parse_json(text: str, rules: Rules | None = None) -> Iterator[Document | BadInput]:
     """An article object; or a list of them (a scraper's export), bare or wrapped in
     ``{"articles": [...]}`` / ``{"items": [...]}``: one document per element, numbered from 1
     in ``line`` (so each has its own stable id), a bad element a ``BadInput`` in its place."""
-    value = _load_json(text)
-    if isinstance(value, dict) and _first(value, _JSON_FIELDS["text"]) is None:
-        wrapped = next((value[k] for k in _WRAPPERS if isinstance(value.get(k), list)), None)
-        value = wrapped if wrapped is not None else value
+    value = unwrap_articles(_load_json(text))
     if isinstance(value, list) and len(value) == 1:
         value = value[0]  # one article in a list: the file is that article
     if isinstance(value, dict):
