@@ -161,6 +161,7 @@ class Procs:
                     "INGEST_RECORDS_DIR": str(self.records), "INGEST_STATE_DIR": str(work / "state"),
                     "INGEST_METRICS_PORT": "0", "INGEST_WORKER_METRICS_PORT": "0",
                     "INGEST_LOG_LEVEL": "WARNING", "INGEST_QUEUE_HIGH_WATER": "1000000",
+                    "INGEST_SINKS": "files",  # the files sink, as before; bench/store.py measures the others
                     **{f"INGEST_{k.upper()}": v for k, v in settings.items()}}
         self.procs: list[subprocess.Popen[bytes]] = []
 
