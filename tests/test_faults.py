@@ -93,6 +93,30 @@ def test_redis_restart_mid_burst_loses_nothing(tmp_path: Path, capsys: pytest.Ca
         server.stop()
 
 
+def test_a_message_taken_by_a_worker_that_lost_its_connection_is_given_back(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The in-flight loss of a Redis restart, set up by hand: a message moved out of the queue
+    by a take whose worker never recorded it (its reply lost as Redis shut down) is not lost."""
+    server = EmbeddedRedis(tmp_path / "redis", port=free_port())
+    server.start()
+    service = Service(server.url, tmp_path / "svc", enrich="off")  # production visibility timeout
+    try:
+        client = redis.Redis.from_url(server.url)
+        service.start_watcher()
+        shutil.copy(SEEDS[0], service.inbox / "taken.txt")
+        wait_until(lambda: client.llen("ingest") == 1, 30, "the file's message in the queue")
+        client.lmove("ingest", "ingest:taking", "RIGHT", "LEFT")  # taken, then the taker was gone
+        started = time.monotonic()
+        service.start_worker(concurrency=1)
+        records = service.wait_for_records(1, timeout=60)
+        assert [r["source"]["path"] for r in records] == ["taken.txt"]
+        assert client.llen("ingest:taking") == 0
+        _report(capsys, f"stranded take: given back and processed {time.monotonic() - started:.1f}s after a worker started")
+    finally:
+        service.stop_all()
+        server.stop()
+
+
 def test_files_dropped_while_the_watcher_is_down_are_all_processed(
         redis_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     files = 500

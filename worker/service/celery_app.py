@@ -3,19 +3,23 @@
 Messages are acknowledged only after the task has written its outcome (``acks_late``), given
 back when a worker process dies (``task_reject_on_worker_lost``), and never acknowledged when
 a task raises (the task catches every error it can turn into a record itself, so a raise means
-"could not even record the failure": better redelivered than lost). Messages a worker had
-taken but not started when its broker connection broke are given back as it reconnects
-(``Consumer``), not after the visibility timeout.
+"could not even record the failure": better redelivered than lost).
+
+A Redis restart must not leave messages parked for the visibility timeout (10 minutes): what a
+worker had taken but not started when its broker connection broke is given back as it
+reconnects (``Consumer``), and an acknowledgement or a give-back that could not reach Redis
+is settled on the live connection as soon as there is one (``Request``, ``Unsettled``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 
+import celery
 from celery import Celery
 from celery.worker.consumer import Consumer as CeleryConsumer
+from celery.worker.request import Request as CeleryRequest
 from celery.worker.state import active_requests, reserved_requests, scheduled_requests
 
 from ..settings import get_settings
@@ -24,7 +28,7 @@ from ..settings import get_settings
 def create_app(broker_url: str | None = None) -> Celery:
     settings = get_settings()
     url = broker_url or settings.redis_url or os.environ.get("INGEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
-    app = Celery("ingest", broker=url, include=["worker.service.tasks"])
+    app = Celery("ingest", broker=url, include=["worker.service.tasks"], task_cls="worker.service.celery_app:Task")
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],
@@ -40,8 +44,11 @@ def create_app(broker_url: str | None = None) -> Celery:
         task_soft_time_limit=240,
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,  # wait for Redis for ever, logging each attempt
+        # kombu's Redis transport, taking messages atomically (``broker``): none lost in flight.
+        broker_transport="worker.service.broker:Transport",
         broker_transport_options={
             "visibility_timeout": settings.visibility_timeout,
+            "priority_steps": [0],  # one list per queue: what ``broker`` takes from atomically
             # Sweep for messages of dead workers often enough to honour the timeout.
             "unacked_restore_interval": max(1, min(10, settings.visibility_timeout // 4)),
             "unacked_restore_throttle": 1,
@@ -59,6 +66,81 @@ def create_app(broker_url: str | None = None) -> Celery:
 log = logging.getLogger(__name__)
 
 
+class Unsettled:
+    """Messages this worker must still acknowledge or give back, by delivery tag.
+
+    A delivery tag names the message's copy in Redis's ``unacked`` hash, so any channel of the
+    current connection can settle it: ``None`` removes it (done), ``True`` puts it back in its
+    queue. Until settled, the visibility timeout would bring it back, ten minutes late.
+    """
+
+    def __init__(self) -> None:
+        self.pending: dict[str, bool | None] = {}
+        self.channel = None  # the live connection's channel, once connected
+
+    def add(self, tag: str, requeue: bool | None) -> None:
+        self.pending[tag] = requeue
+        self.settle()
+
+    def settle(self) -> None:
+        """Settle what is pending on the live channel; what fails stays for the next connection."""
+        if self.channel is None:
+            return
+        qos = self.channel.qos
+        for tag, requeue in list(self.pending.items()):
+            try:
+                if requeue:
+                    qos.restore_by_tag(tag, leftmost=True)  # leftmost: kombu's name for "next out"
+                else:
+                    with self.channel.conn_or_acquire() as client:
+                        client.pipeline().zrem(qos.unacked_index_key, tag).hdel(qos.unacked_key, tag).execute()
+            except Exception as error:  # Redis away again: kept for the next connection
+                log.warning("could not settle message %s yet (%s); retrying on the next connection", tag, error)
+                return
+            del self.pending[tag]
+
+
+unsettled = Unsettled()
+
+
+class Request(CeleryRequest):
+    """Celery's request, whose acknowledgement or give-back is never lost to a broken connection.
+
+    With ``acks_late`` a task settles its message on the channel it came from. After a Redis
+    restart that channel is closed (kombu then raises ``AttributeError``) or its connection is
+    down: Celery would log the failure and leave the message to the visibility timeout, so a
+    file whose task gave it back (``Reject(requeue=True)``, Redis away) waited ten minutes.
+    """
+
+    def acknowledge(self) -> None:
+        if not self.acknowledged:
+            self._settle(None)
+            self.acknowledged = True
+
+    def reject(self, requeue: bool = False) -> None:
+        if not self.acknowledged:
+            self._settle(True if requeue else None)
+            self.acknowledged = True
+            self.send_event("task-rejected", requeue=requeue)
+
+    def _settle(self, requeue: bool | None) -> None:
+        try:
+            if requeue:
+                self.message.reject(requeue=True)
+            else:
+                self.message.ack()
+        except (*self._connection_errors, AttributeError) as error:
+            log.warning("could not %s message %s on its broken channel (%s); settling it on the live connection",
+                        "give back" if requeue else "acknowledge", self.message.delivery_tag, error)
+            unsettled.add(self.message.delivery_tag, requeue)
+
+
+class Task(celery.Task):
+    """Our tasks' base: their requests are ``Request`` above."""
+
+    Request = "worker.service.celery_app:Request"
+
+
 class Consumer(CeleryConsumer):
     """Celery's consumer, giving back at once what it drops when the broker connection breaks.
 
@@ -69,15 +151,12 @@ class Consumer(CeleryConsumer):
     them back in the queue as it reconnects (a message already restored is skipped).
     """
 
-    dropped: list[str] = []
-
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         # kombu 5.7's Redis channel, used after its connection was closed (a task finishing
         # after a Redis restart acks on it), raises AttributeError instead of a connection
-        # error, and Celery then exits as on a bug. Counted as a connection error, the ack is
-        # logged as failed (the message comes back after the visibility timeout, and processing
-        # it again is idempotent) and the consumer reconnects.
+        # error, and Celery then exits as on a bug. Counted as a connection error, the consumer
+        # reconnects (and ``Request`` settles the ack on the new connection).
         self.connection_errors = (*self.connection_errors, AttributeError)
 
     def on_connection_error_after_connected(self, exc: Exception) -> None:
@@ -94,20 +173,19 @@ class Consumer(CeleryConsumer):
             log.warning("closing the broken broker connection failed (%s); carrying on", error)
 
     def on_close(self) -> None:
-        self.dropped = [
-            r.message.delivery_tag for r in (*reserved_requests, *scheduled_requests) if r not in active_requests
-        ]
+        unsettled.channel = None
+        for request in (*reserved_requests, *scheduled_requests):
+            if request not in active_requests:
+                unsettled.pending[request.message.delivery_tag] = True
         super().on_close()
 
     def connect(self):  # type: ignore[no-untyped-def]
         connection = super().connect()
-        dropped, self.dropped = self.dropped, []
-        if dropped:
-            qos = connection.default_channel.qos
-            for tag in dropped:
-                with contextlib.suppress(Exception):  # if it fails, the visibility timeout still restores it
-                    qos.restore_by_tag(tag)
-            log.info("gave back %d message(s) taken before the broker connection broke", len(dropped))
+        unsettled.channel = connection.default_channel
+        given_back = sum(1 for requeue in unsettled.pending.values() if requeue)
+        unsettled.settle()
+        if given_back:
+            log.info("gave back %d message(s) taken before the broker connection broke", given_back)
         return connection
 
 

@@ -1,0 +1,113 @@
+"""kombu's Redis transport, made to lose no message that is in flight when Redis goes away.
+
+kombu takes a message with ``BRPOP`` (the message leaves the queue) and then, in a second
+command, records it in its ``unacked`` hash. A message popped when Redis shuts down or the
+connection breaks between the two is in no list any more: its reply never reached the worker,
+or its record could not be written. Nothing brings it back; a file of a burst was lost in one
+Redis restart of twelve (kombu issues #305 and pull request #1733 tell the same story).
+
+This transport takes with ``BLMOVE`` instead: the message moves atomically from the queue into
+a *taking* list (``<queue>:taking``), and leaves it only once the ``unacked`` hash holds it. What
+stays in the taking list longer than ``STRANDED_AFTER`` seconds was taken by a worker that lost
+its connection (or its life) in between; the periodic sweep every worker runs (kombu's
+``restore_visible``, every ``unacked_restore_interval`` seconds) puts it back in the queue. A
+message may thus be delivered twice, never lost: processing is idempotent (record ids come from
+the content).
+
+Only a worker consuming a single queue without priorities takes this way (``BLMOVE`` reads one
+list); the app configures exactly that. Anything else falls back to kombu's ``BRPOP``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from kombu.transport import redis as kombu_redis
+from kombu.utils.encoding import bytes_to_str
+from kombu.utils.json import loads
+
+log = logging.getLogger(__name__)
+
+STRANDED_AFTER = 5  # seconds: a live worker records what it took within milliseconds
+
+# Items of the taking list seen there at least STRANDED_AFTER seconds ago go back to the queue
+# (RPUSH: next out, they waited long enough). First sightings are kept by content digest.
+_SWEEP = """
+local now = tonumber(redis.call('TIME')[1])
+local seen = redis.call('HGETALL', KEYS[3])
+local first = {}
+for i = 1, #seen, 2 do first[seen[i]] = tonumber(seen[i + 1]) end
+redis.call('DEL', KEYS[3])
+local moved = 0
+for _, item in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+  local digest = redis.sha1hex(item)
+  local since = first[digest] or now
+  if now - since >= tonumber(ARGV[1]) then
+    if redis.call('LREM', KEYS[1], 1, item) == 1 then
+      redis.call('RPUSH', KEYS[2], item)
+      moved = moved + 1
+    end
+  else
+    redis.call('HSET', KEYS[3], digest, since)
+  end
+end
+return moved
+"""
+
+
+def taking_key(queue: str) -> str:
+    return f"{queue}:taking"
+
+
+class QoS(kombu_redis.QoS):
+    def restore_visible(self, start=0, num=10, interval=10):  # type: ignore[no-untyped-def]
+        super().restore_visible(start, num, interval)
+        for queue in self.channel.active_queues:
+            key = taking_key(queue)
+            with self.channel.conn_or_acquire() as client:
+                moved = client.eval(_SWEEP, 3, key, queue, f"{key}:seen", STRANDED_AFTER)
+            if moved:
+                log.warning("gave back %d message(s) of %s taken by a worker that lost its connection "
+                            "before recording them", moved, queue)
+
+
+class Channel(kombu_redis.Channel):
+    QoS = QoS
+    _taking_from: str | None = None
+
+    def _brpop_start(self, timeout=None):  # type: ignore[no-untyped-def]
+        queues = list(self.active_queues)
+        if len(queues) != 1 or list(self.priority_steps) != [0] or self.global_keyprefix:
+            self._taking_from = None
+            return super()._brpop_start(timeout)
+        if timeout is None:
+            timeout = self.brpop_timeout
+        queue = queues[0]
+        self._taking_from = queue
+        self._in_poll = self.client.connection
+        self._brpop_sent_at = kombu_redis.monotonic()
+        self.client.connection.send_command("BLMOVE", queue, taking_key(queue), "RIGHT", "LEFT", timeout or 0)
+
+    def _brpop_read(self, **options):  # type: ignore[no-untyped-def]
+        queue = self._taking_from
+        if queue is None:
+            return super()._brpop_read(**options)
+        try:
+            try:
+                item = self.client.parse_response(self.client.connection, "BLMOVE", **options)
+            except self.connection_errors:
+                self.client.connection.disconnect()  # the next round reconnects
+                raise
+            if not item:
+                raise kombu_redis.Empty()
+            self.connection._deliver(loads(bytes_to_str(item)), queue)  # records it in `unacked`
+            with self.conn_or_acquire() as client:
+                client.lrem(taking_key(queue), 1, item)
+            return True
+        finally:
+            self._in_poll = None
+            getattr(self, "_flush_brpop_reauth", lambda: None)()
+
+
+class Transport(kombu_redis.Transport):
+    Channel = Channel
