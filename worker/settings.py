@@ -206,6 +206,11 @@ class Settings(BaseSettings):
     )
 
     # --- stories ----------------------------------------------------------------------------
+    stories: Literal["on", "off"] = Field(
+        "on",
+        description="`off`: no story clustering (records carry no `story`; one Redis round trip "
+        "less per article), for users who only want dedup.",
+    )
     story_window: int = Field(
         7 * DAY,
         description="Seconds of publication time within which an article can join a story "

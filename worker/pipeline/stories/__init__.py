@@ -219,8 +219,11 @@ _indexes: dict[tuple[int, int, float], StoryIndex] = {}
 def assign_story(
     redis: Redis, settings: Settings, article: Article, enrichment: Enrichment,
     record_id: str, dedup: DedupResult, received_at: datetime,
-) -> StoryInfo:
-    """The stage: the article's story, by publication time (or arrival, when it has none)."""
+) -> StoryInfo | None:
+    """The stage: the article's story, by publication time (or arrival, when it has none);
+    none with ``INGEST_STORIES=off`` (no vector, no Redis round trip)."""
+    if settings.stories == "off":
+        return None
     key = (id(redis), settings.story_window, settings.story_threshold)
     index = _indexes.get(key)
     if index is None or index.redis is not redis:
