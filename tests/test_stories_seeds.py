@@ -45,7 +45,7 @@ def test_another_outlets_report_of_the_call_joins_seed_003s_story(redis_url: str
     assert got["003"].story.id == got["003"].id  # the call opened its story
     assert got["other"].story.id == got["003"].id
     assert got["other"].story.size == 2
-    assert got["other"].story.basis == ["body", "entities", "keywords"]
+    assert got["other"].story.basis == ["body"]
 
 
 def test_with_stories_off_a_record_has_no_story_and_the_index_stays_empty(redis_url: str, monkeypatch) -> None:

@@ -16,12 +16,13 @@ last article, so memory holds only live stories (see BENCHMARKS.md, `stories`).
 
 from __future__ import annotations
 
+import heapq
 import math
 import struct
-import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
+from operator import itemgetter
 from importlib import resources
 from pathlib import Path
 
@@ -31,38 +32,22 @@ from redis import Redis
 
 from ...models import Article, DedupResult, Enrichment, StoryInfo, StorySeen
 from ...settings import Settings
-from .terms import idf_table, words
+from .terms import entries, term_id
 
 CONFIG_FILE = Path(__file__).with_name("stories.yaml")
 _SCRIPT = resources.files(__package__).joinpath("assign.lua").read_text()
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Weights(_Strict):
-    body: float = Field(gt=0)
-    entities: float = Field(ge=0)
-    keywords: float = Field(ge=0)
-
-
-class Anchors(_Strict):
-    body: int = Field(ge=1)
-    entities: int = Field(ge=0)
-
-
-class StoryConfig(_Strict):
+class StoryConfig(BaseModel):
     """The shape of ``stories.yaml``."""
+
+    model_config = ConfigDict(extra="forbid")
 
     lead: float = Field(ge=0)
     lead_words: float = Field(gt=0)
     body_terms: int = Field(ge=1)
-    entity_terms: int = Field(ge=0)
-    keyword_terms: int = Field(ge=0)
-    weights: Weights
-    anchors: Anchors
-    centroid_terms: int = Field(ge=1)
+    anchors: int = Field(ge=1)
+    centroid_terms: int = Field(ge=1, le=65535)
     candidates: int = Field(ge=1)
     stories_per_anchor: int = Field(ge=1)
 
@@ -70,11 +55,6 @@ class StoryConfig(_Strict):
 @lru_cache(maxsize=1)
 def load_config() -> StoryConfig:
     return StoryConfig.model_validate(yaml.safe_load(CONFIG_FILE.read_text(encoding="utf-8")))
-
-
-def term_id(family: str, term: str) -> int:
-    """A term's 32-bit id in the index (the family keeps a name and a word of it apart)."""
-    return zlib.crc32(f"{family}:{term}".encode())
 
 
 @dataclass
@@ -86,19 +66,25 @@ class StoryVector:
     basis: list[str] = field(default_factory=list)
 
     def packed(self) -> bytes:
-        return b"".join(struct.pack(">If", term, weight) for term, weight in self.terms.items())
+        flat = [x for pair in self.terms.items() for x in pair]
+        return _format(len(self.terms)).pack(*flat)
 
 
-def body_weights(text: str, config: StoryConfig) -> dict[str, float]:
-    """Word -> weight: occurrences weighted by position (headline and lede first), times IDF."""
-    idf, floor = idf_table()
-    counts: dict[str, float] = {}
-    tokens = words(text)
-    for word, weight in zip(tokens, _position_weights(len(tokens), config.lead, config.lead_words)):
-        if word:
-            counts[word] = counts.get(word, 0.0) + weight
-    weights = {word: count * idf.get(word, floor) for word, count in counts.items()}
-    return dict(sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[: config.body_terms])
+@lru_cache(maxsize=256)
+def _format(terms: int) -> struct.Struct:
+    return struct.Struct(">" + "If" * terms)
+
+
+def body_weights(text: str, config: StoryConfig) -> dict[int, float]:
+    """Term id -> weight: occurrences weighted by position (headline and lede first), times IDF;
+    the strongest ``body_terms``, strongest first."""
+    tokens = entries(text)
+    acc: dict[int, float] = {}
+    get = acc.get
+    for (term, idf), weight in zip(tokens, _position_weights(len(tokens), config.lead, config.lead_words)):
+        if term:
+            acc[term] = get(term, 0.0) + weight * idf
+    return dict(heapq.nlargest(config.body_terms, acc.items(), key=itemgetter(1)))
 
 
 def _position_weights(count: int, lead: float, lead_words: float) -> list[float]:
@@ -112,44 +98,20 @@ def _position_weights(count: int, lead: float, lead_words: float) -> list[float]
 _POSITION_WEIGHTS: dict[tuple[float, float], list[float]] = {}
 
 
-def entity_weights(enrichment: Enrichment, config: StoryConfig) -> dict[str, float]:
-    """Canonical name -> mentions times the IDF of its last word (a surname, a city)."""
-    idf, floor = idf_table()
-    weights: dict[str, float] = {}
-    groups = enrichment.entities
-    for entity in [*groups.persons, *groups.organizations, *groups.locations, *groups.other]:
-        name = entity.name.lower()
-        last = (words(name) or [""])[-1]
-        weights[name] = weights.get(name, 0.0) + max(1, entity.mentions) * idf.get(last, floor if last else 1.0)
-    return dict(sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[: config.entity_terms])
-
-
-def story_vector(article: Article, enrichment: Enrichment, config: StoryConfig | None = None) -> StoryVector:
-    """The article's story vector (pure). Entities and keywords count when enrichment found any:
-    with `off` the vector is body words alone, and ``basis`` says so."""
+def story_vector(article: Article, enrichment: Enrichment | None = None, config: StoryConfig | None = None) -> StoryVector:
+    """The article's story vector (pure): its title and body words. Enrichment's entities and
+    keywords are not used: their names are body words already, and as families of their own or as
+    a boost of the words they name they did not help on the pairs benchmark (BENCHMARKS.md,
+    `stories`) while costing a third of the vector's time; ``enrichment`` is accepted for callers
+    that have it."""
     config = config or load_config()
     text = f"{article.title}\n{article.body}" if article.title else article.body
-    families = {
-        "body": body_weights(text, config),
-        "entities": entity_weights(enrichment, config),
-        "keywords": {k.lower(): 1.0 for k in enrichment.keywords[: config.keyword_terms]},
-    }
-    terms: dict[int, float] = {}
-    basis = []
-    for family, weights in families.items():
-        norm = math.sqrt(sum(w * w for w in weights.values()))
-        scale = getattr(config.weights, family)
-        if norm == 0 or scale == 0:
-            continue
-        basis.append(family)
-        for term, weight in weights.items():
-            tid = term_id(family[0], term)
-            terms[tid] = terms.get(tid, 0.0) + scale * weight / norm
-    norm = math.sqrt(sum(w * w for w in terms.values())) or 1.0
-    ordered = dict(sorted(((t, w / norm) for t, w in terms.items()), key=lambda kv: (-kv[1], kv[0])))
-    anchors = [term_id("b", w) for w in list(families["body"])[: config.anchors.body]]
-    anchors += [term_id("e", n) for n in list(families["entities"])[: config.anchors.entities]]
-    return StoryVector(terms=ordered, anchors=anchors, basis=basis)
+    weights = body_weights(text, config)
+    norm = math.sqrt(sum(w * w for w in weights.values()))
+    if norm == 0:
+        return StoryVector(terms={}, anchors=[], basis=[])
+    terms = {term: w / norm for term, w in weights.items()}
+    return StoryVector(terms=terms, anchors=list(terms)[: config.anchors], basis=["body"])
 
 
 def similarity(a: StoryVector, b: StoryVector) -> float:
@@ -157,6 +119,9 @@ def similarity(a: StoryVector, b: StoryVector) -> float:
     one article, before time decay."""
     small, large = (a, b) if len(a.terms) <= len(b.terms) else (b, a)
     return sum(w * large.terms.get(t, 0.0) for t, w in small.terms.items())
+
+
+_HEADER = struct.Struct(">IIIIfB")  # a story's head in Redis (assign.lua), then its id
 
 
 class StoryIndex:
@@ -207,7 +172,8 @@ class StoryIndex:
         if raw is None:
             return []
         number = struct.unpack(">IIf", raw)[0]
-        if self.redis.hget(f"{self.prefix}:s:{number}", "id") != story_id.encode():
+        story = self.redis.get(f"{self.prefix}:s:{number}") or b""
+        if story[_HEADER.size:_HEADER.size + len(story_id)] != story_id.encode():
             return []
         listed = (self.redis.get(f"{self.prefix}:m:{number}") or b"").decode().split()
         return list(dict.fromkeys(listed))
@@ -235,4 +201,4 @@ def assign_story(
     )
 
 
-__all__ = ["StoryIndex", "StoryVector", "assign_story", "similarity", "story_vector", "load_config"]
+__all__ = ["StoryIndex", "StoryVector", "assign_story", "similarity", "story_vector", "load_config", "term_id"]

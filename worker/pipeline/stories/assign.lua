@@ -3,9 +3,11 @@
 --
 -- Layout (P = prefix, n = story number from P:next, w = window seconds, t = publication time):
 --   P:next    story numbers, counted up
---   P:s:n     hash of story n: id and tf (its first article's record id and publication
---             time), t0 and t1 (earliest and latest publication time of its articles), size, c (the centroid: up to C entries
---             of >I4 term, >f weight, the sum of its articles' unit vectors, strongest first)
+--   P:s:n     story n, one string: >I4 tf (publication time of its first article), >I4 t0, >I4 t1
+--             (earliest and latest publication time of its articles), >I4 size, >f scale, B the
+--             length of its id, the id (its first article's record id), then its centroid: up to
+--             C entries of >I4 term, >H weight (the sum of its articles' unit vectors, strongest
+--             first, as a share of scale = the largest weight: 6 bytes a term)
 --   P:i:k     inverted index of publication-time slice k = floor(t / w): field >I4 term, value
 --             the >I4 numbers of the stories that had that term as an anchor in that slice
 --             (newest MAXL kept). An article reads slices k-1, k, k+1: every story within w.
@@ -53,16 +55,17 @@ local function decay(t0, t1)
   return 2 ^ (-(gap / w) ^ 2)
 end
 
--- Every (term, weight) of a packed vector, in one call: {term1, weight1, term2, ...}.
+-- Every (term, weight) of a centroid, in one call: {term1, q1, term2, q2, ...}; a weight is
+-- q / 65535 of the story's scale.
 local formats = {}
 local function entries(blob)
-  local n = #blob / 8
+  local n = #blob / 6
   if n == 0 then
     return {}
   end
   local f = formats[n]
   if not f then
-    f = '>' .. string.rep('I4f', n)
+    f = '>' .. string.rep('I4H', n)
     formats[n] = f
   end
   local out = {struct.unpack(f, blob)}
@@ -87,20 +90,26 @@ local function cosine(centroid)
   return dot / math.sqrt(norm)
 end
 
+local HEADER = '>I4I4I4I4fB'
+local HEADER_BYTES = 21
+
 local function story(n)
-  local s = redis.call('HMGET', P .. ':s:' .. n, 'id', 't0', 't1', 'size', 'c', 'tf')
-  if not s[1] then
+  local raw = redis.call('GET', P .. ':s:' .. n)
+  if not raw then
     return nil
   end
-  return {id = s[1], t0 = tonumber(s[2]), t1 = tonumber(s[3]), size = tonumber(s[4]), c = s[5], tf = s[6]}
+  local tf, t0, t1, size, scale, len = struct.unpack(HEADER, raw)
+  return {id = string.sub(raw, HEADER_BYTES + 1, HEADER_BYTES + len), tf = tf, t0 = t0, t1 = t1,
+          size = size, scale = scale, c = string.sub(raw, HEADER_BYTES + len + 1)}
 end
 
--- The centroid plus this article's vector, strongest C terms kept.
-local function merged(centroid)
+-- The centroid plus this article's vector, strongest C terms kept: {centroid, scale}.
+local function merged(centroid, scale)
   local sum, terms = {}, {}
   local e = entries(centroid)
+  local unit = scale / 65535
   for i = 1, #e, 2 do
-    sum[e[i]] = e[i + 1]
+    sum[e[i]] = e[i + 1] * unit
     terms[#terms + 1] = e[i]
   end
   for _, term in ipairs(order) do
@@ -112,16 +121,17 @@ local function merged(centroid)
     end
   end
   table.sort(terms, function(a, b) return sum[a] > sum[b] end)
-  local values = {}
   local n = math.min(#terms, C)
+  if n == 0 then
+    return '', 0
+  end
+  local top = sum[terms[1]]
+  local values = {}
   for i = 1, n do
     values[2 * i - 1] = terms[i]
-    values[2 * i] = sum[terms[i]]
+    values[2 * i] = math.floor(sum[terms[i]] / top * 65535 + 0.5)
   end
-  if n == 0 then
-    return ''
-  end
-  return struct.pack('>' .. string.rep('I4f', n), unpack(values))
+  return struct.pack('>' .. string.rep('I4H', n), unpack(values)), top
 end
 
 local function index_anchors(n)
@@ -156,16 +166,14 @@ end
 
 -- Article joins (or opens) story n; update its span, size and (unless a copy) centroid.
 local function join(n, s, similarity, how)
-  local key = P .. ':s:' .. n
-  local size = redis.call('HINCRBY', key, 'size', 1)
+  local size = s.size + 1
   local t0, t1 = math.min(s.t0, t), math.max(s.t1, t)
-  if how == 'copy' then
-    redis.call('HSET', key, 't0', t0, 't1', t1)
-  else
-    redis.call('HSET', key, 't0', t0, 't1', t1, 'c', merged(s.c))
+  local c, scale = s.c, s.scale
+  if how ~= 'copy' then
+    c, scale = merged(s.c, s.scale)
     index_anchors(n)
   end
-  redis.call('EXPIRE', key, w)
+  redis.call('SET', P .. ':s:' .. n, struct.pack(HEADER, s.tf, t0, t1, size, scale, #s.id) .. s.id .. c, 'EX', w)
   redis.call('APPEND', P .. ':m:' .. n, rid .. '\n')
   redis.call('EXPIRE', P .. ':m:' .. n, w)
   redis.call('SET', P .. ':r:' .. rid, struct.pack('>I4>I4>f', n, size, similarity), 'EX', w)
@@ -260,8 +268,7 @@ if best_n and best_sim >= threshold then
 else
   -- 4. A new story, named by this article.
   n = redis.call('INCR', P .. ':next')
-  redis.call('HSET', P .. ':s:' .. n, 'id', rid, 'tf', t, 't0', t, 't1', t, 'size', 0, 'c', '')
-  result = join(n, {id = rid, tf = t, t0 = t, t1 = t, c = ''}, 1.0, 'created')
+  result = join(n, {id = rid, tf = t, t0 = t, t1 = t, size = 0, scale = 0, c = ''}, 1.0, 'created')
 end
 -- A copy whose original has not been assigned yet: the original will join this story.
 if dup ~= '' then
