@@ -44,8 +44,8 @@ def test_stopwords_month_names_and_possessives_are_not_story_terms() -> None:
 
 def test_a_word_in_the_headline_weighs_more_than_the_same_word_deep_in_the_body() -> None:
     filler = " ".join(["harbour dredging contract"] * 60)
-    early = body_weights(f"Volcano erupts\n{filler}", load_config())
-    late = body_weights(f"{filler}\nvolcano erupts", load_config())
+    early, _ = body_weights(f"Volcano erupts\n{filler}", load_config())
+    late, _ = body_weights(f"{filler}\nvolcano erupts", load_config())
     assert early[term_id("volcano")] > late[term_id("volcano")]
 
 
@@ -94,3 +94,25 @@ def test_the_config_file_is_validated() -> None:
         StoryConfig.model_validate({**raw, "anchor": raw["anchors"]})
     with pytest.raises(ValidationError):
         StoryConfig.model_validate({**raw, "body_terms": 0})
+
+
+# An outlet's closing paragraph, the same under every report it publishes.
+OUTLET_TAIL = (
+    "The Kyiv Independent is an English-language media outlet founded by journalists who were fired from the Kyiv "
+    "Post. It is funded by its readers and grants. Russia launched its full-scale invasion of Ukraine in February "
+    "2022. Since then, the Kyiv Independent has covered the war from the front lines, reporting on Russian attacks "
+    "on Ukrainian cities, Ukraine's counteroffensives, and Western military aid to Ukraine, including air defense "
+    "systems, Patriot missiles and ATACMS. Support independent journalism in Ukraine: become a member of the Kyiv "
+    "Independent community."
+)
+
+
+def test_an_outlets_shared_closing_paragraph_does_not_make_two_of_its_reports_one_story() -> None:
+    from worker.settings import Settings
+
+    def with_tail(path):
+        [doc] = parse(f"{path.read_text(encoding='utf-8')}\n{OUTLET_TAIL}".encode(), path.name, max_decompressed_bytes=10**7)
+        art = normalise(doc)
+        return story_vector(art, Enrichment(level="off"))
+
+    assert similarity(with_tail(SEEDS[1]), with_tail(SEEDS[4])) < Settings().story_threshold

@@ -217,9 +217,9 @@ class Settings(BaseSettings):
         "(a story is forgotten one window after its last article).",
     )
     story_threshold: float = Field(
-        0.15,
-        description="Similarity to a story's centroid (after time decay) at or above which an "
-        "article joins it; below, it opens a new story.",
+        0.2,
+        description="Similarity to a story (after time decay; see the record's `story.similarity`) "
+        "at or above which an article joins it; below, it opens a new story.",
     )
 
     # --- enrich -----------------------------------------------------------------------------

@@ -45,9 +45,12 @@ class StoryConfig(BaseModel):
 
     lead: float = Field(ge=0)
     lead_words: float = Field(gt=0)
+    lead_span: int = Field(ge=1)
+    lead_terms: int = Field(ge=1)
     body_terms: int = Field(ge=1)
     anchors: int = Field(ge=1)
     centroid_terms: int = Field(ge=1, le=65535)
+    lead_centroid_terms: int = Field(ge=1, le=65535)
     candidates: int = Field(ge=1)
     stories_per_anchor: int = Field(ge=1)
 
@@ -59,15 +62,23 @@ def load_config() -> StoryConfig:
 
 @dataclass
 class StoryVector:
-    """An article as the story index sees it: unit-length weights by term id, strongest first."""
+    """An article as the story index sees it: unit-length weights by term id, strongest first, of
+    its words (``terms``) and of its lead alone (``lead``: the headline and first sentences)."""
 
     terms: dict[int, float]
     anchors: list[int]
     basis: list[str] = field(default_factory=list)
+    lead: dict[int, float] = field(default_factory=dict)
 
     def packed(self) -> bytes:
-        flat = [x for pair in self.terms.items() for x in pair]
-        return _format(len(self.terms)).pack(*flat)
+        return _pack(self.terms)
+
+    def packed_lead(self) -> bytes:
+        return _pack(self.lead)
+
+
+def _pack(terms: dict[int, float]) -> bytes:
+    return _format(len(terms)).pack(*[x for pair in terms.items() for x in pair])
 
 
 @lru_cache(maxsize=256)
@@ -75,16 +86,23 @@ def _format(terms: int) -> struct.Struct:
     return struct.Struct(">" + "If" * terms)
 
 
-def body_weights(text: str, config: StoryConfig) -> dict[int, float]:
-    """Term id -> weight: occurrences weighted by position (headline and lede first), times IDF;
-    the strongest ``body_terms``, strongest first."""
+def body_weights(text: str, config: StoryConfig) -> tuple[dict[int, float], dict[int, float]]:
+    """Term id -> weight, of the whole text and of its first ``lead_span`` words: occurrences
+    weighted by position (headline and lede first), times IDF; the strongest ``body_terms`` and
+    ``lead_terms``, strongest first."""
     tokens = entries(text)
     acc: dict[int, float] = {}
     get = acc.get
-    for (term, idf), weight in zip(tokens, _position_weights(len(tokens), config.lead, config.lead_words)):
+    positions = _position_weights(len(tokens), config.lead, config.lead_words)
+    span = config.lead_span
+    for (term, idf), weight in zip(tokens[:span], positions):
         if term:
             acc[term] = get(term, 0.0) + weight * idf
-    return dict(heapq.nlargest(config.body_terms, acc.items(), key=itemgetter(1)))
+    lead = heapq.nlargest(config.lead_terms, acc.items(), key=itemgetter(1))
+    for (term, idf), weight in zip(tokens[span:], positions[span:]):
+        if term:
+            acc[term] = get(term, 0.0) + weight * idf
+    return dict(heapq.nlargest(config.body_terms, acc.items(), key=itemgetter(1))), dict(lead)
 
 
 def _position_weights(count: int, lead: float, lead_words: float) -> list[float]:
@@ -98,6 +116,11 @@ def _position_weights(count: int, lead: float, lead_words: float) -> list[float]
 _POSITION_WEIGHTS: dict[tuple[float, float], list[float]] = {}
 
 
+def _unit(weights: dict[int, float]) -> dict[int, float]:
+    norm = math.sqrt(sum(w * w for w in weights.values()))
+    return {term: w / norm for term, w in weights.items()} if norm else {}
+
+
 def story_vector(article: Article, enrichment: Enrichment | None = None, config: StoryConfig | None = None) -> StoryVector:
     """The article's story vector (pure): its title and body words. Enrichment's entities and
     keywords are not used: their names are body words already, and as families of their own or as
@@ -106,22 +129,27 @@ def story_vector(article: Article, enrichment: Enrichment | None = None, config:
     that have it."""
     config = config or load_config()
     text = f"{article.title}\n{article.body}" if article.title else article.body
-    weights = body_weights(text, config)
-    norm = math.sqrt(sum(w * w for w in weights.values()))
-    if norm == 0:
+    weights, lead = body_weights(text, config)
+    terms = _unit(weights)
+    if not terms:
         return StoryVector(terms={}, anchors=[], basis=[])
-    terms = {term: w / norm for term, w in weights.items()}
-    return StoryVector(terms=terms, anchors=list(terms)[: config.anchors], basis=["body"])
+    return StoryVector(terms=terms, anchors=list(terms)[: config.anchors], basis=["body"], lead=_unit(lead))
 
 
 def similarity(a: StoryVector, b: StoryVector) -> float:
-    """Cosine of two story vectors (both unit length): what an article scores against a story of
-    one article, before time decay."""
-    small, large = (a, b) if len(a.terms) <= len(b.terms) else (b, a)
-    return sum(w * large.terms.get(t, 0.0) for t, w in small.terms.items())
+    """How far two articles report the same event: the better of the cosine of a's lead with b's
+    words and of a's words with b's lead (the event a lede names is in the other report, wherever
+    it tells it; shared background and an outlet's boilerplate, far from both ledes, count little).
+    What an article scores against a story of one article, before time decay."""
+    return max(_dot(a.lead, b.terms), _dot(a.terms, b.lead))
 
 
-_HEADER = struct.Struct(">IIIIfB")  # a story's head in Redis (assign.lua), then its id
+def _dot(a: dict[int, float], b: dict[int, float]) -> float:
+    small, large = (a, b) if len(a) <= len(b) else (b, a)
+    return sum(w * large.get(t, 0.0) for t, w in small.items())
+
+
+_HEADER = struct.Struct(">IIIIffHB")  # a story's head in Redis (assign.lua), then its id
 
 
 class StoryIndex:
@@ -156,6 +184,7 @@ class StoryIndex:
             self.prefix, record_id, duplicate_of or "", int(published.timestamp()), self.window,
             self.threshold, vector.packed(), b"".join(struct.pack(">I", a) for a in vector.anchors),
             self.config.centroid_terms, self.config.candidates, self.config.stories_per_anchor,
+            vector.packed_lead(), self.config.lead_centroid_terms,
         ])
         return StoryInfo(
             id=story_id.decode(),

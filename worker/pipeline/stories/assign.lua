@@ -4,10 +4,11 @@
 -- Layout (P = prefix, n = story number from P:next, w = window seconds, t = publication time):
 --   P:next    story numbers, counted up
 --   P:s:n     story n, one string: >I4 tf (publication time of its first article), >I4 t0, >I4 t1
---             (earliest and latest publication time of its articles), >I4 size, >f scale, B the
---             length of its id, the id (its first article's record id), then its centroid: up to
---             C entries of >I4 term, >H weight (the sum of its articles' unit vectors, strongest
---             first, as a share of scale = the largest weight: 6 bytes a term)
+--             (earliest and latest publication time of its articles), >I4 size, >f scale and
+--             >f lead scale, >H bytes of its centroid, B bytes of its id, the id (its first
+--             article's record id), its centroid, then its lead centroid. A centroid: up to C (CL)
+--             entries of >I4 term, >H weight (the sum of its articles' unit vectors (lead vectors),
+--             strongest first, as a share of its scale = its largest weight: 6 bytes a term)
 --   P:i:k     inverted index of publication-time slice k = floor(t / w): field >I4 term, value
 --             the >I4 numbers of the stories that had that term as an anchor in that slice
 --             (newest MAXL kept). An article reads slices k-1, k, k+1: every story within w.
@@ -19,7 +20,10 @@
 --
 -- ARGV: prefix, record id, id of the original if this is a copy (""), publication time,
 --       window, threshold, vector (8 bytes per term: >I4 term, >f weight; unit length),
---       anchors (>I4 terms), centroid size C, candidates verified MAXV, MAXL.
+--       anchors (>I4 terms), centroid size C, candidates verified MAXV, MAXL, lead vector (as
+--       the vector), lead centroid size CL.
+-- An article scores against a story the better of its lead's cosine with the story's centroid and
+-- its vector's cosine with the story's lead centroid, times the time decay.
 -- Returns {story id, size, its first article's publication time, similarity as text, how}: how is
 -- 'created', 'joined', 'copy' (joined its original's story) or 'again' (this record was
 -- assigned before: the same answer).
@@ -35,16 +39,21 @@ local anchors = ARGV[8]
 local C = tonumber(ARGV[9])
 local MAXV = tonumber(ARGV[10])
 local MAXL = tonumber(ARGV[11])
+local CL = tonumber(ARGV[13])
 
-local mine, order = {}, {}
-
-do
-  local e = {struct.unpack('>' .. string.rep('I4f', #vec / 8), vec)}
+-- A packed vector as {term = weight} and its terms in order.
+local function unpacked(blob)
+  local weights, order = {}, {}
+  local e = {struct.unpack('>' .. string.rep('I4f', #blob / 8), blob)}
   for i = 1, #e - 1, 2 do
-    mine[e[i]] = e[i + 1]
+    weights[e[i]] = e[i + 1]
     order[#order + 1] = e[i]
   end
+  return weights, order
 end
+
+local mine, order = unpacked(vec)
+local lead, lead_order = unpacked(ARGV[12])
 
 -- Time decay: full weight inside the story's span, half at one window from it, 0 beyond.
 local function decay(t0, t1)
@@ -73,13 +82,14 @@ local function entries(blob)
   return out
 end
 
-local function cosine(centroid)
+-- Cosine of a unit vector ({term = weight}) with a centroid.
+local function cosine(vector, centroid)
   local e = entries(centroid)
   local dot, norm = 0, 0
   for i = 1, #e, 2 do
     local weight = e[i + 1]
     norm = norm + weight * weight
-    local m = mine[e[i]]
+    local m = vector[e[i]]
     if m then
       dot = dot + m * weight
     end
@@ -90,21 +100,29 @@ local function cosine(centroid)
   return dot / math.sqrt(norm)
 end
 
-local HEADER = '>I4I4I4I4fB'
-local HEADER_BYTES = 21
+-- This article against story s, before time decay.
+local function score(s)
+  return math.max(cosine(lead, s.c), cosine(mine, s.lc))
+end
+
+local HEADER = '>I4I4I4I4ffHB'
+local HEADER_BYTES = 27
 
 local function story(n)
   local raw = redis.call('GET', P .. ':s:' .. n)
   if not raw then
     return nil
   end
-  local tf, t0, t1, size, scale, len = struct.unpack(HEADER, raw)
-  return {id = string.sub(raw, HEADER_BYTES + 1, HEADER_BYTES + len), tf = tf, t0 = t0, t1 = t1,
-          size = size, scale = scale, c = string.sub(raw, HEADER_BYTES + len + 1)}
+  local tf, t0, t1, size, scale, lscale, clen, len = struct.unpack(HEADER, raw)
+  local c0 = HEADER_BYTES + len
+  return {id = string.sub(raw, HEADER_BYTES + 1, c0), tf = tf, t0 = t0, t1 = t1, size = size,
+          scale = scale, lscale = lscale, c = string.sub(raw, c0 + 1, c0 + clen),
+          lc = string.sub(raw, c0 + clen + 1)}
 end
 
--- The centroid plus this article's vector, strongest C terms kept: {centroid, scale}.
-local function merged(centroid, scale)
+-- A centroid plus an article's vector ({term = weight}, its terms in order), strongest C terms
+-- kept: {centroid, scale}.
+local function merged(centroid, scale, mine, order, C)
   local sum, terms = {}, {}
   local e = entries(centroid)
   local unit = scale / 65535
@@ -168,12 +186,14 @@ end
 local function join(n, s, similarity, how)
   local size = s.size + 1
   local t0, t1 = math.min(s.t0, t), math.max(s.t1, t)
-  local c, scale = s.c, s.scale
+  local c, scale, lc, lscale = s.c, s.scale, s.lc, s.lscale
   if how ~= 'copy' then
-    c, scale = merged(s.c, s.scale)
+    c, scale = merged(s.c, s.scale, mine, order, C)
+    lc, lscale = merged(s.lc, s.lscale, lead, lead_order, CL)
     index_anchors(n)
   end
-  redis.call('SET', P .. ':s:' .. n, struct.pack(HEADER, s.tf, t0, t1, size, scale, #s.id) .. s.id .. c, 'EX', w)
+  redis.call('SET', P .. ':s:' .. n,
+    struct.pack(HEADER, s.tf, t0, t1, size, scale, lscale, #c, #s.id) .. s.id .. c .. lc, 'EX', w)
   redis.call('APPEND', P .. ':m:' .. n, rid .. '\n')
   redis.call('EXPIRE', P .. ':m:' .. n, w)
   redis.call('SET', P .. ':r:' .. rid, struct.pack('>I4>I4>f', n, size, similarity), 'EX', w)
@@ -199,14 +219,14 @@ if n then
   if size > 0 then
     return {s.id, size, s.tf, string.format('%.4f', similarity), 'again'}
   end
-  return join(n, s, cosine(s.c) * (decay(s.t0, s.t1) or 0), 'joined')
+  return join(n, s, score(s) * (decay(s.t0, s.t1) or 0), 'joined')
 end
 
 -- 2. A copy joins its original's story.
 if dup ~= '' then
   n, s = mapped(dup)
   if n then
-    return join(n, s, cosine(s.c) * (decay(s.t0, s.t1) or 0), 'copy')
+    return join(n, s, score(s) * (decay(s.t0, s.t1) or 0), 'copy')
   end
 end
 
@@ -255,7 +275,7 @@ for i = 1, math.min(#cands, MAXV) do
   if cs then
     local d = decay(cs.t0, cs.t1)
     if d then
-      local sim = cosine(cs.c) * d
+      local sim = score(cs) * d
       if sim > best_sim then
         best_n, best_s, best_sim = cands[i], cs, sim
       end
@@ -268,7 +288,7 @@ if best_n and best_sim >= threshold then
 else
   -- 4. A new story, named by this article.
   n = redis.call('INCR', P .. ':next')
-  result = join(n, {id = rid, tf = t, t0 = t, t1 = t, size = 0, scale = 0, c = ''}, 1.0, 'created')
+  result = join(n, {id = rid, tf = t, t0 = t, t1 = t, size = 0, scale = 0, c = '', lscale = 0, lc = ''}, 1.0, 'created')
 end
 -- A copy whose original has not been assigned yet: the original will join this story.
 if dup ~= '' then
