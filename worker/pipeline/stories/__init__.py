@@ -22,6 +22,7 @@ import struct
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
+from itertools import islice
 from operator import itemgetter
 from importlib import resources
 from pathlib import Path
@@ -93,13 +94,12 @@ def body_weights(text: str, config: StoryConfig) -> tuple[dict[int, float], dict
     tokens = entries(text)
     acc: dict[int, float] = {}
     get = acc.get
-    positions = _position_weights(len(tokens), config.lead, config.lead_words)
-    span = config.lead_span
-    for (term, idf), weight in zip(tokens[:span], positions):
+    weighted = zip(tokens, _position_weights(len(tokens), config.lead, config.lead_words))
+    for (term, idf), weight in islice(weighted, config.lead_span):
         if term:
             acc[term] = get(term, 0.0) + weight * idf
     lead = heapq.nlargest(config.lead_terms, acc.items(), key=itemgetter(1))
-    for (term, idf), weight in zip(tokens[span:], positions[span:]):
+    for (term, idf), weight in weighted:  # the rest of the text
         if term:
             acc[term] = get(term, 0.0) + weight * idf
     return dict(heapq.nlargest(config.body_terms, acc.items(), key=itemgetter(1))), dict(lead)
