@@ -1,11 +1,15 @@
 """Stories stage: which articles, from different outlets, report the same event.
 
 Online, single-pass clustering as in news stream clustering (Miranda et al., EMNLP 2018): an
-article is a TF-IDF vector of its words (headline and lede weighted up), its entities and its
-keywords (``story_vector``, pure); it joins the story whose centroid is most similar, after a
+article is a TF-IDF vector of its title and body words (headline and lede weighted up) and one
+of its lead alone (``story_vector``, pure); it joins the story it is most similar to, after a
 time decay by publication time, when that similarity reaches the threshold, and opens a new
-story otherwise. Candidates come from an inverted index of each story's anchor terms (its
-rarest words and its entities), so an article is compared with a few stories, not all.
+story otherwise. Similarity is the better of the article's lead against the story's words and
+the article's words against the story's leads: two reports of one event each tell, somewhere,
+the event the other's lede names, while two events on one topic (or one outlet's two reports
+with its boilerplate) share background far from their ledes. Candidates come from an inverted
+index of each story's anchor terms (its strongest words), so an article is compared with a few
+stories, not all.
 
 The index lives in Redis, shared by every worker, and assign-or-create is one atomic step
 (``assign.lua``), like the dedup index: two reports of one event handled at the same moment
