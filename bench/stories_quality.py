@@ -277,6 +277,29 @@ def stage_cost(stage, prepared: list[tuple], client, settings: Settings) -> dict
             "per_kind": {k: v / live for k, v in kinds.items()}}
 
 
+def stage_quality(stage, name: str, pairs: list[dict], prepared: list[tuple], client, threshold: float,
+                  settings: Settings) -> tuple[list[list[object]], float]:
+    """One version of the stage on the pairs, from the prepared articles (`full`), straight into
+    its index: its setting's decisions, held-out figures and Pearson, as for today's stage."""
+    labels = [label(p) for p in pairs]
+    scores, same = [], []
+    for i in range(len(pairs)):
+        (_, a1, e1), (_, a2, e2) = prepared[2 * i], prepared[2 * i + 1]
+        for probe in (0.0, threshold):
+            client.flushdb()
+            index = stage.StoryIndex(client, window=settings.story_window, threshold=probe)
+            first = index.assign(stage.story_vector(a1, e1), "text1", published=WHEN)
+            second = index.assign(stage.story_vector(a2, e2), "text2", published=WHEN)
+            if probe == 0.0:
+                scores.append(second.similarity if second.id == first.id else 0.0)
+            else:
+                same.append(second.id == first.id)
+    p, r, f = prf([1.0 if s else 0.0 for s in same], labels, 0.5)
+    rows = [[name, "its setting, straight into its index, all pairs", threshold, p, r, f]]
+    rows += [row for row in cv_rows(name, pairs, scores) if "5 folds" in row[1]]
+    return rows, pearson(scores, [-p["overall"] for p in pairs])
+
+
 def dedupe_yardstick(prepared: list[tuple], client, settings: Settings) -> dict:
     client.flushdb()
     dedup = DedupIndex.from_settings(client, settings)
@@ -309,6 +332,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--levels", default="full,fast,off")
     parser.add_argument("--before", metavar="REV", help=f"also measure the stage as of this git revision (e.g. {BEFORE})")
+    parser.add_argument("--before-threshold", type=float, default=0.15,
+                        help="the story threshold setting at that revision (default 0.15, at 30dca14)")
     parser.add_argument("--write", action="store_true", help="rewrite the BENCHMARKS.md section")
     args = parser.parse_args()
     if not PAIRS.exists():
@@ -336,6 +361,12 @@ def main() -> None:
         load_before = os.getloadavg()
         from worker.pipeline import stories as stage
 
+        if before_stage:
+            name = f"stories before ({args.before}, full)"
+            before_rows, before_pearson = stage_quality(before_stage, name, pairs, prepared, client,
+                                                        args.before_threshold, settings)
+            rows += before_rows
+            pearsons.append([name, before_pearson])
         now = stage_cost(stage, prepared, client, settings)
         before = stage_cost(before_stage, prepared, client, settings) if before_stage else None
         dedupe = dedupe_yardstick(prepared, client, settings)
