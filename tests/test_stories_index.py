@@ -11,7 +11,7 @@ import redis
 from worker.pipeline.enrich import enrich
 from worker.pipeline.normalise import normalise
 from worker.pipeline.parse import parse
-from worker.pipeline.stories import StoryIndex, StoryVector, story_vector
+from worker.pipeline.stories import StoryIndex, StoryVector, similarity, story_vector
 from worker.settings import Settings
 
 from .conftest import DATA, SEEDS
@@ -111,3 +111,21 @@ def test_first_seen_stays_the_article_that_opened_the_story_when_an_earlier_one_
     index.assign(CALL_003, "rec003", published=CALL)
     story = index.assign(CALL_OTHER_OUTLET, "other", published=CALL - DAY)
     assert (story.first_seen.id, story.first_seen.at) == ("rec003", CALL)
+
+
+def test_a_story_is_one_string_of_its_head_id_and_centroids_at_six_bytes_a_term(
+    index: StoryIndex, redis_client: redis.Redis
+) -> None:
+    for number, path in enumerate([SEEDS[3], DATA / "stories" / "003_call_other_outlet.txt", *SEEDS[:3]]):
+        index.assign(vector(path), f"rec{number}", published=CALL)
+    limit = 27 + len("rec0") + 6 * (index.config.centroid_terms + index.config.lead_centroid_terms)
+    stories = [k for k in redis_client.scan_iter(match=f"{index.prefix}:s:*")]
+    assert stories and all(redis_client.type(k) == b"string" for k in stories)
+    assert all(redis_client.strlen(k) <= limit for k in stories)
+    assert max(redis_client.strlen(k) for k in stories) == limit  # the merged story is full
+
+
+def test_a_story_of_one_article_scores_a_report_as_the_vectors_similarity(index: StoryIndex) -> None:
+    index.assign(CALL_003, "rec003", published=CALL)
+    story = index.assign(CALL_OTHER_OUTLET, "other", published=CALL)
+    assert story.similarity == pytest.approx(similarity(CALL_OTHER_OUTLET, CALL_003), abs=1e-3)

@@ -10,7 +10,7 @@ from worker.models import Article, Enrichment
 from worker.pipeline.enrich import enrich
 from worker.pipeline.normalise import normalise
 from worker.pipeline.parse import parse
-from worker.pipeline.stories import CONFIG_FILE, StoryConfig, body_weights, load_config, similarity, story_vector
+from worker.pipeline.stories import CONFIG_FILE, StoryConfig, body_weights, load_config, similarity, story_vector, term_id
 from worker.pipeline.stories.terms import idf_table, words
 
 from .conftest import DATA, SEEDS
@@ -44,9 +44,9 @@ def test_stopwords_month_names_and_possessives_are_not_story_terms() -> None:
 
 def test_a_word_in_the_headline_weighs_more_than_the_same_word_deep_in_the_body() -> None:
     filler = " ".join(["harbour dredging contract"] * 60)
-    early = body_weights(f"Volcano erupts\n{filler}", load_config())
-    late = body_weights(f"{filler}\nvolcano erupts", load_config())
-    assert early["volcano"] > late["volcano"]
+    early, _ = body_weights(f"Volcano erupts\n{filler}", load_config())
+    late, _ = body_weights(f"{filler}\nvolcano erupts", load_config())
+    assert early[term_id("volcano")] > late[term_id("volcano")]
 
 
 def test_without_enrichment_the_vector_is_body_words_alone_and_says_so() -> None:
@@ -54,8 +54,17 @@ def test_without_enrichment_the_vector_is_body_words_alone_and_says_so() -> None
     assert story_vector(art, Enrichment(level="off")).basis == ["body"]
 
 
-def test_with_enrichment_entities_and_keywords_join_the_body_words() -> None:
-    assert vector(SEEDS[3], "fast").basis == ["body", "entities", "keywords"]
+def test_the_vector_is_the_same_at_every_enrichment_level_so_backfills_join_the_same_stories() -> None:
+    art = article(SEEDS[3])
+    full = story_vector(art, enrich(art, "full"))
+    assert full == story_vector(art, enrich(art, "fast")) == story_vector(art, Enrichment(level="off"))
+
+
+def test_a_vector_keeps_its_body_terms_and_anchors_its_strongest_terms() -> None:
+    config = load_config()
+    v = vector(SEEDS[0])
+    assert len(v.terms) == config.body_terms
+    assert v.anchors == list(v.terms)[: config.anchors]
 
 
 def test_a_vector_has_unit_length_and_its_strongest_terms_first() -> None:
@@ -82,6 +91,28 @@ def test_an_unrelated_article_scores_below_the_story_threshold() -> None:
 def test_the_config_file_is_validated() -> None:
     raw = yaml.safe_load(CONFIG_FILE.read_text())
     with pytest.raises(ValidationError):
-        StoryConfig.model_validate({**raw, "wieghts": raw["weights"]})
+        StoryConfig.model_validate({**raw, "anchor": raw["anchors"]})
     with pytest.raises(ValidationError):
         StoryConfig.model_validate({**raw, "body_terms": 0})
+
+
+# An outlet's closing paragraph, the same under every report it publishes.
+OUTLET_TAIL = (
+    "The Kyiv Independent is an English-language media outlet founded by journalists who were fired from the Kyiv "
+    "Post. It is funded by its readers and grants. Russia launched its full-scale invasion of Ukraine in February "
+    "2022. Since then, the Kyiv Independent has covered the war from the front lines, reporting on Russian attacks "
+    "on Ukrainian cities, Ukraine's counteroffensives, and Western military aid to Ukraine, including air defense "
+    "systems, Patriot missiles and ATACMS. Support independent journalism in Ukraine: become a member of the Kyiv "
+    "Independent community."
+)
+
+
+def test_an_outlets_shared_closing_paragraph_does_not_make_two_of_its_reports_one_story() -> None:
+    from worker.settings import Settings
+
+    def with_tail(path):
+        [doc] = parse(f"{path.read_text(encoding='utf-8')}\n{OUTLET_TAIL}".encode(), path.name, max_decompressed_bytes=10**7)
+        art = normalise(doc)
+        return story_vector(art, Enrichment(level="off"))
+
+    assert similarity(with_tail(SEEDS[1]), with_tail(SEEDS[4])) < Settings().story_threshold

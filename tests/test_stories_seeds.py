@@ -45,4 +45,15 @@ def test_another_outlets_report_of_the_call_joins_seed_003s_story(redis_url: str
     assert got["003"].story.id == got["003"].id  # the call opened its story
     assert got["other"].story.id == got["003"].id
     assert got["other"].story.size == 2
-    assert got["other"].story.basis == ["body", "entities", "keywords"]
+    assert got["other"].story.basis == ["body"]
+
+
+def test_with_stories_off_a_record_has_no_story_and_the_index_stays_empty(redis_url: str, monkeypatch) -> None:
+    monkeypatch.setenv("INGEST_STORIES", "off")
+    settings = Settings(enrich="fast")
+    client = redis.Redis.from_url(redis_url)
+    source, data, _ = read_source(SEEDS[3], SEEDS[3].parent, settings.max_file_bytes)
+    [record] = pipeline.run(source, data, DedupIndex.from_settings(client, settings), settings)
+    assert isinstance(record, Record) and record.dedup.status == "unique"
+    assert record.story is None
+    assert list(client.scan_iter(match="ingest:stories:*")) == []

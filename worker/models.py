@@ -169,13 +169,14 @@ class StoryInfo(_Model):
     size: int = Field(description="Articles in the story when this one joined it, this one included.")
     first_seen: StorySeen
     similarity: float = Field(
-        description="Cosine similarity to the story's centroid when this article joined, after "
-        "time decay (1.0: this article opened the story)."
+        description="Similarity to the story when this article joined, after time decay: the "
+        "better of its lead's cosine with the story's words and its words' cosine with the story's "
+        "leads (1.0: this article opened the story)."
     )
     basis: list[Literal["body", "entities", "keywords"]] = Field(
         default_factory=list,
-        description="What the similarity used: body words, and entities and keywords when "
-        "enrichment found them.",
+        description="What the similarity used: title and body words (`entities` and `keywords`: "
+        "earlier versions).",
     )
 
 

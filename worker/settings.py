@@ -206,15 +206,20 @@ class Settings(BaseSettings):
     )
 
     # --- stories ----------------------------------------------------------------------------
+    stories: Literal["on", "off"] = Field(
+        "on",
+        description="`off`: no story clustering (records carry no `story`; one Redis round trip "
+        "less per article), for users who only want dedup.",
+    )
     story_window: int = Field(
         7 * DAY,
         description="Seconds of publication time within which an article can join a story "
         "(a story is forgotten one window after its last article).",
     )
     story_threshold: float = Field(
-        0.15,
-        description="Similarity to a story's centroid (after time decay) at or above which an "
-        "article joins it; below, it opens a new story.",
+        0.2,
+        description="Similarity to a story (after time decay; see the record's `story.similarity`) "
+        "at or above which an article joins it; below, it opens a new story.",
     )
 
     # --- enrich -----------------------------------------------------------------------------

@@ -1,11 +1,15 @@
 """Stories stage: which articles, from different outlets, report the same event.
 
 Online, single-pass clustering as in news stream clustering (Miranda et al., EMNLP 2018): an
-article is a TF-IDF vector of its words (headline and lede weighted up), its entities and its
-keywords (``story_vector``, pure); it joins the story whose centroid is most similar, after a
+article is a TF-IDF vector of its title and body words (headline and lede weighted up) and one
+of its lead alone (``story_vector``, pure); it joins the story it is most similar to, after a
 time decay by publication time, when that similarity reaches the threshold, and opens a new
-story otherwise. Candidates come from an inverted index of each story's anchor terms (its
-rarest words and its entities), so an article is compared with a few stories, not all.
+story otherwise. Similarity is the better of the article's lead against the story's words and
+the article's words against the story's leads: two reports of one event each tell, somewhere,
+the event the other's lede names, while two events on one topic (or one outlet's two reports
+with its boilerplate) share background far from their ledes. Candidates come from an inverted
+index of each story's anchor terms (its strongest words), so an article is compared with a few
+stories, not all.
 
 The index lives in Redis, shared by every worker, and assign-or-create is one atomic step
 (``assign.lua``), like the dedup index: two reports of one event handled at the same moment
@@ -16,12 +20,14 @@ last article, so memory holds only live stories (see BENCHMARKS.md, `stories`).
 
 from __future__ import annotations
 
+import heapq
 import math
 import struct
-import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
+from itertools import islice
+from operator import itemgetter
 from importlib import resources
 from pathlib import Path
 
@@ -31,38 +37,25 @@ from redis import Redis
 
 from ...models import Article, DedupResult, Enrichment, StoryInfo, StorySeen
 from ...settings import Settings
-from .terms import idf_table, words
+from .terms import entries, term_id
 
 CONFIG_FILE = Path(__file__).with_name("stories.yaml")
 _SCRIPT = resources.files(__package__).joinpath("assign.lua").read_text()
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Weights(_Strict):
-    body: float = Field(gt=0)
-    entities: float = Field(ge=0)
-    keywords: float = Field(ge=0)
-
-
-class Anchors(_Strict):
-    body: int = Field(ge=1)
-    entities: int = Field(ge=0)
-
-
-class StoryConfig(_Strict):
+class StoryConfig(BaseModel):
     """The shape of ``stories.yaml``."""
+
+    model_config = ConfigDict(extra="forbid")
 
     lead: float = Field(ge=0)
     lead_words: float = Field(gt=0)
+    lead_span: int = Field(ge=1)
+    lead_terms: int = Field(ge=1)
     body_terms: int = Field(ge=1)
-    entity_terms: int = Field(ge=0)
-    keyword_terms: int = Field(ge=0)
-    weights: Weights
-    anchors: Anchors
-    centroid_terms: int = Field(ge=1)
+    anchors: int = Field(ge=1)
+    centroid_terms: int = Field(ge=1, le=65535)
+    lead_centroid_terms: int = Field(ge=1, le=65535)
     candidates: int = Field(ge=1)
     stories_per_anchor: int = Field(ge=1)
 
@@ -72,33 +65,48 @@ def load_config() -> StoryConfig:
     return StoryConfig.model_validate(yaml.safe_load(CONFIG_FILE.read_text(encoding="utf-8")))
 
 
-def term_id(family: str, term: str) -> int:
-    """A term's 32-bit id in the index (the family keeps a name and a word of it apart)."""
-    return zlib.crc32(f"{family}:{term}".encode())
-
-
 @dataclass
 class StoryVector:
-    """An article as the story index sees it: unit-length weights by term id, strongest first."""
+    """An article as the story index sees it: unit-length weights by term id, strongest first, of
+    its words (``terms``) and of its lead alone (``lead``: the headline and first sentences)."""
 
     terms: dict[int, float]
     anchors: list[int]
     basis: list[str] = field(default_factory=list)
+    lead: dict[int, float] = field(default_factory=dict)
 
     def packed(self) -> bytes:
-        return b"".join(struct.pack(">If", term, weight) for term, weight in self.terms.items())
+        return _pack(self.terms)
+
+    def packed_lead(self) -> bytes:
+        return _pack(self.lead)
 
 
-def body_weights(text: str, config: StoryConfig) -> dict[str, float]:
-    """Word -> weight: occurrences weighted by position (headline and lede first), times IDF."""
-    idf, floor = idf_table()
-    counts: dict[str, float] = {}
-    tokens = words(text)
-    for word, weight in zip(tokens, _position_weights(len(tokens), config.lead, config.lead_words)):
-        if word:
-            counts[word] = counts.get(word, 0.0) + weight
-    weights = {word: count * idf.get(word, floor) for word, count in counts.items()}
-    return dict(sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[: config.body_terms])
+def _pack(terms: dict[int, float]) -> bytes:
+    return _format(len(terms)).pack(*[x for pair in terms.items() for x in pair])
+
+
+@lru_cache(maxsize=256)
+def _format(terms: int) -> struct.Struct:
+    return struct.Struct(">" + "If" * terms)
+
+
+def body_weights(text: str, config: StoryConfig) -> tuple[dict[int, float], dict[int, float]]:
+    """Term id -> weight, of the whole text and of its first ``lead_span`` words: occurrences
+    weighted by position (headline and lede first), times IDF; the strongest ``body_terms`` and
+    ``lead_terms``, strongest first."""
+    tokens = entries(text)
+    acc: dict[int, float] = {}
+    get = acc.get
+    weighted = zip(tokens, _position_weights(len(tokens), config.lead, config.lead_words))
+    for (term, idf), weight in islice(weighted, config.lead_span):
+        if term:
+            acc[term] = get(term, 0.0) + weight * idf
+    lead = heapq.nlargest(config.lead_terms, acc.items(), key=itemgetter(1))
+    for (term, idf), weight in weighted:  # the rest of the text
+        if term:
+            acc[term] = get(term, 0.0) + weight * idf
+    return dict(heapq.nlargest(config.body_terms, acc.items(), key=itemgetter(1))), dict(lead)
 
 
 def _position_weights(count: int, lead: float, lead_words: float) -> list[float]:
@@ -112,51 +120,40 @@ def _position_weights(count: int, lead: float, lead_words: float) -> list[float]
 _POSITION_WEIGHTS: dict[tuple[float, float], list[float]] = {}
 
 
-def entity_weights(enrichment: Enrichment, config: StoryConfig) -> dict[str, float]:
-    """Canonical name -> mentions times the IDF of its last word (a surname, a city)."""
-    idf, floor = idf_table()
-    weights: dict[str, float] = {}
-    groups = enrichment.entities
-    for entity in [*groups.persons, *groups.organizations, *groups.locations, *groups.other]:
-        name = entity.name.lower()
-        last = (words(name) or [""])[-1]
-        weights[name] = weights.get(name, 0.0) + max(1, entity.mentions) * idf.get(last, floor if last else 1.0)
-    return dict(sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[: config.entity_terms])
+def _unit(weights: dict[int, float]) -> dict[int, float]:
+    norm = math.sqrt(sum(w * w for w in weights.values()))
+    return {term: w / norm for term, w in weights.items()} if norm else {}
 
 
-def story_vector(article: Article, enrichment: Enrichment, config: StoryConfig | None = None) -> StoryVector:
-    """The article's story vector (pure). Entities and keywords count when enrichment found any:
-    with `off` the vector is body words alone, and ``basis`` says so."""
+def story_vector(article: Article, enrichment: Enrichment | None = None, config: StoryConfig | None = None) -> StoryVector:
+    """The article's story vector (pure): its title and body words. Enrichment's entities and
+    keywords are not used: their names are body words already, and as families of their own or as
+    a boost of the words they name they did not help on the pairs benchmark (BENCHMARKS.md,
+    `stories`) while costing a third of the vector's time; ``enrichment`` is accepted for callers
+    that have it."""
     config = config or load_config()
     text = f"{article.title}\n{article.body}" if article.title else article.body
-    families = {
-        "body": body_weights(text, config),
-        "entities": entity_weights(enrichment, config),
-        "keywords": {k.lower(): 1.0 for k in enrichment.keywords[: config.keyword_terms]},
-    }
-    terms: dict[int, float] = {}
-    basis = []
-    for family, weights in families.items():
-        norm = math.sqrt(sum(w * w for w in weights.values()))
-        scale = getattr(config.weights, family)
-        if norm == 0 or scale == 0:
-            continue
-        basis.append(family)
-        for term, weight in weights.items():
-            tid = term_id(family[0], term)
-            terms[tid] = terms.get(tid, 0.0) + scale * weight / norm
-    norm = math.sqrt(sum(w * w for w in terms.values())) or 1.0
-    ordered = dict(sorted(((t, w / norm) for t, w in terms.items()), key=lambda kv: (-kv[1], kv[0])))
-    anchors = [term_id("b", w) for w in list(families["body"])[: config.anchors.body]]
-    anchors += [term_id("e", n) for n in list(families["entities"])[: config.anchors.entities]]
-    return StoryVector(terms=ordered, anchors=anchors, basis=basis)
+    weights, lead = body_weights(text, config)
+    terms = _unit(weights)
+    if not terms:
+        return StoryVector(terms={}, anchors=[], basis=[])
+    return StoryVector(terms=terms, anchors=list(terms)[: config.anchors], basis=["body"], lead=_unit(lead))
 
 
 def similarity(a: StoryVector, b: StoryVector) -> float:
-    """Cosine of two story vectors (both unit length): what an article scores against a story of
-    one article, before time decay."""
-    small, large = (a, b) if len(a.terms) <= len(b.terms) else (b, a)
-    return sum(w * large.terms.get(t, 0.0) for t, w in small.terms.items())
+    """How far two articles report the same event: the better of the cosine of a's lead with b's
+    words and of a's words with b's lead (the event a lede names is in the other report, wherever
+    it tells it; shared background and an outlet's boilerplate, far from both ledes, count little).
+    What an article scores against a story of one article, before time decay."""
+    return max(_dot(a.lead, b.terms), _dot(a.terms, b.lead))
+
+
+def _dot(a: dict[int, float], b: dict[int, float]) -> float:
+    small, large = (a, b) if len(a) <= len(b) else (b, a)
+    return sum(w * large.get(t, 0.0) for t, w in small.items())
+
+
+_HEADER = struct.Struct(">IIIIffHB")  # a story's head in Redis (assign.lua), then its id
 
 
 class StoryIndex:
@@ -191,6 +188,7 @@ class StoryIndex:
             self.prefix, record_id, duplicate_of or "", int(published.timestamp()), self.window,
             self.threshold, vector.packed(), b"".join(struct.pack(">I", a) for a in vector.anchors),
             self.config.centroid_terms, self.config.candidates, self.config.stories_per_anchor,
+            vector.packed_lead(), self.config.lead_centroid_terms,
         ])
         return StoryInfo(
             id=story_id.decode(),
@@ -207,7 +205,8 @@ class StoryIndex:
         if raw is None:
             return []
         number = struct.unpack(">IIf", raw)[0]
-        if self.redis.hget(f"{self.prefix}:s:{number}", "id") != story_id.encode():
+        story = self.redis.get(f"{self.prefix}:s:{number}") or b""
+        if story[_HEADER.size:_HEADER.size + len(story_id)] != story_id.encode():
             return []
         listed = (self.redis.get(f"{self.prefix}:m:{number}") or b"").decode().split()
         return list(dict.fromkeys(listed))
@@ -219,8 +218,11 @@ _indexes: dict[tuple[int, int, float], StoryIndex] = {}
 def assign_story(
     redis: Redis, settings: Settings, article: Article, enrichment: Enrichment,
     record_id: str, dedup: DedupResult, received_at: datetime,
-) -> StoryInfo:
-    """The stage: the article's story, by publication time (or arrival, when it has none)."""
+) -> StoryInfo | None:
+    """The stage: the article's story, by publication time (or arrival, when it has none);
+    none with ``INGEST_STORIES=off`` (no vector, no Redis round trip)."""
+    if settings.stories == "off":
+        return None
     key = (id(redis), settings.story_window, settings.story_threshold)
     index = _indexes.get(key)
     if index is None or index.redis is not redis:
@@ -232,4 +234,4 @@ def assign_story(
     )
 
 
-__all__ = ["StoryIndex", "StoryVector", "assign_story", "similarity", "story_vector", "load_config"]
+__all__ = ["StoryIndex", "StoryVector", "assign_story", "similarity", "story_vector", "load_config", "term_id"]

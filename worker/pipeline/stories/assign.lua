@@ -3,9 +3,12 @@
 --
 -- Layout (P = prefix, n = story number from P:next, w = window seconds, t = publication time):
 --   P:next    story numbers, counted up
---   P:s:n     hash of story n: id and tf (its first article's record id and publication
---             time), t0 and t1 (earliest and latest publication time of its articles), size, c (the centroid: up to C entries
---             of >I4 term, >f weight, the sum of its articles' unit vectors, strongest first)
+--   P:s:n     story n, one string: >I4 tf (publication time of its first article), >I4 t0, >I4 t1
+--             (earliest and latest publication time of its articles), >I4 size, >f scale and
+--             >f lead scale, >H bytes of its centroid, B bytes of its id, the id (its first
+--             article's record id), its centroid, then its lead centroid. A centroid: up to C (CL)
+--             entries of >I4 term, >H weight (the sum of its articles' unit vectors (lead vectors),
+--             strongest first, as a share of its scale = its largest weight: 6 bytes a term)
 --   P:i:k     inverted index of publication-time slice k = floor(t / w): field >I4 term, value
 --             the >I4 numbers of the stories that had that term as an anchor in that slice
 --             (newest MAXL kept). An article reads slices k-1, k, k+1: every story within w.
@@ -17,7 +20,10 @@
 --
 -- ARGV: prefix, record id, id of the original if this is a copy (""), publication time,
 --       window, threshold, vector (8 bytes per term: >I4 term, >f weight; unit length),
---       anchors (>I4 terms), centroid size C, candidates verified MAXV, MAXL.
+--       anchors (>I4 terms), centroid size C, candidates verified MAXV, MAXL, lead vector (as
+--       the vector), lead centroid size CL.
+-- An article scores against a story the better of its lead's cosine with the story's centroid and
+-- its vector's cosine with the story's lead centroid, times the time decay.
 -- Returns {story id, size, its first article's publication time, similarity as text, how}: how is
 -- 'created', 'joined', 'copy' (joined its original's story) or 'again' (this record was
 -- assigned before: the same answer).
@@ -33,16 +39,21 @@ local anchors = ARGV[8]
 local C = tonumber(ARGV[9])
 local MAXV = tonumber(ARGV[10])
 local MAXL = tonumber(ARGV[11])
+local CL = tonumber(ARGV[13])
 
-local mine, order = {}, {}
-
-do
-  local e = {struct.unpack('>' .. string.rep('I4f', #vec / 8), vec)}
+-- A packed vector as {term = weight} and its terms in order.
+local function unpacked(blob)
+  local weights, order = {}, {}
+  local e = {struct.unpack('>' .. string.rep('I4f', #blob / 8), blob)}
   for i = 1, #e - 1, 2 do
-    mine[e[i]] = e[i + 1]
+    weights[e[i]] = e[i + 1]
     order[#order + 1] = e[i]
   end
+  return weights, order
 end
+
+local mine, order = unpacked(vec)
+local lead, lead_order = unpacked(ARGV[12])
 
 -- Time decay: full weight inside the story's span, half at one window from it, 0 beyond.
 local function decay(t0, t1)
@@ -53,16 +64,17 @@ local function decay(t0, t1)
   return 2 ^ (-(gap / w) ^ 2)
 end
 
--- Every (term, weight) of a packed vector, in one call: {term1, weight1, term2, ...}.
+-- Every (term, weight) of a centroid, in one call: {term1, q1, term2, q2, ...}; a weight is
+-- q / 65535 of the story's scale.
 local formats = {}
 local function entries(blob)
-  local n = #blob / 8
+  local n = #blob / 6
   if n == 0 then
     return {}
   end
   local f = formats[n]
   if not f then
-    f = '>' .. string.rep('I4f', n)
+    f = '>' .. string.rep('I4H', n)
     formats[n] = f
   end
   local out = {struct.unpack(f, blob)}
@@ -70,13 +82,14 @@ local function entries(blob)
   return out
 end
 
-local function cosine(centroid)
+-- Cosine of a unit vector ({term = weight}) with a centroid.
+local function cosine(vector, centroid)
   local e = entries(centroid)
   local dot, norm = 0, 0
   for i = 1, #e, 2 do
     local weight = e[i + 1]
     norm = norm + weight * weight
-    local m = mine[e[i]]
+    local m = vector[e[i]]
     if m then
       dot = dot + m * weight
     end
@@ -87,20 +100,34 @@ local function cosine(centroid)
   return dot / math.sqrt(norm)
 end
 
-local function story(n)
-  local s = redis.call('HMGET', P .. ':s:' .. n, 'id', 't0', 't1', 'size', 'c', 'tf')
-  if not s[1] then
-    return nil
-  end
-  return {id = s[1], t0 = tonumber(s[2]), t1 = tonumber(s[3]), size = tonumber(s[4]), c = s[5], tf = s[6]}
+-- This article against story s, before time decay.
+local function score(s)
+  return math.max(cosine(lead, s.c), cosine(mine, s.lc))
 end
 
--- The centroid plus this article's vector, strongest C terms kept.
-local function merged(centroid)
+local HEADER = '>I4I4I4I4ffHB'
+local HEADER_BYTES = 27
+
+local function story(n)
+  local raw = redis.call('GET', P .. ':s:' .. n)
+  if not raw then
+    return nil
+  end
+  local tf, t0, t1, size, scale, lscale, clen, len = struct.unpack(HEADER, raw)
+  local c0 = HEADER_BYTES + len
+  return {id = string.sub(raw, HEADER_BYTES + 1, c0), tf = tf, t0 = t0, t1 = t1, size = size,
+          scale = scale, lscale = lscale, c = string.sub(raw, c0 + 1, c0 + clen),
+          lc = string.sub(raw, c0 + clen + 1)}
+end
+
+-- A centroid plus an article's vector ({term = weight}, its terms in order), strongest C terms
+-- kept: {centroid, scale}.
+local function merged(centroid, scale, mine, order, C)
   local sum, terms = {}, {}
   local e = entries(centroid)
+  local unit = scale / 65535
   for i = 1, #e, 2 do
-    sum[e[i]] = e[i + 1]
+    sum[e[i]] = e[i + 1] * unit
     terms[#terms + 1] = e[i]
   end
   for _, term in ipairs(order) do
@@ -112,16 +139,17 @@ local function merged(centroid)
     end
   end
   table.sort(terms, function(a, b) return sum[a] > sum[b] end)
-  local values = {}
   local n = math.min(#terms, C)
+  if n == 0 then
+    return '', 0
+  end
+  local top = sum[terms[1]]
+  local values = {}
   for i = 1, n do
     values[2 * i - 1] = terms[i]
-    values[2 * i] = sum[terms[i]]
+    values[2 * i] = math.floor(sum[terms[i]] / top * 65535 + 0.5)
   end
-  if n == 0 then
-    return ''
-  end
-  return struct.pack('>' .. string.rep('I4f', n), unpack(values))
+  return struct.pack('>' .. string.rep('I4H', n), unpack(values)), top
 end
 
 local function index_anchors(n)
@@ -156,16 +184,16 @@ end
 
 -- Article joins (or opens) story n; update its span, size and (unless a copy) centroid.
 local function join(n, s, similarity, how)
-  local key = P .. ':s:' .. n
-  local size = redis.call('HINCRBY', key, 'size', 1)
+  local size = s.size + 1
   local t0, t1 = math.min(s.t0, t), math.max(s.t1, t)
-  if how == 'copy' then
-    redis.call('HSET', key, 't0', t0, 't1', t1)
-  else
-    redis.call('HSET', key, 't0', t0, 't1', t1, 'c', merged(s.c))
+  local c, scale, lc, lscale = s.c, s.scale, s.lc, s.lscale
+  if how ~= 'copy' then
+    c, scale = merged(s.c, s.scale, mine, order, C)
+    lc, lscale = merged(s.lc, s.lscale, lead, lead_order, CL)
     index_anchors(n)
   end
-  redis.call('EXPIRE', key, w)
+  redis.call('SET', P .. ':s:' .. n,
+    struct.pack(HEADER, s.tf, t0, t1, size, scale, lscale, #c, #s.id) .. s.id .. c .. lc, 'EX', w)
   redis.call('APPEND', P .. ':m:' .. n, rid .. '\n')
   redis.call('EXPIRE', P .. ':m:' .. n, w)
   redis.call('SET', P .. ':r:' .. rid, struct.pack('>I4>I4>f', n, size, similarity), 'EX', w)
@@ -191,14 +219,14 @@ if n then
   if size > 0 then
     return {s.id, size, s.tf, string.format('%.4f', similarity), 'again'}
   end
-  return join(n, s, cosine(s.c) * (decay(s.t0, s.t1) or 0), 'joined')
+  return join(n, s, score(s) * (decay(s.t0, s.t1) or 0), 'joined')
 end
 
 -- 2. A copy joins its original's story.
 if dup ~= '' then
   n, s = mapped(dup)
   if n then
-    return join(n, s, cosine(s.c) * (decay(s.t0, s.t1) or 0), 'copy')
+    return join(n, s, score(s) * (decay(s.t0, s.t1) or 0), 'copy')
   end
 end
 
@@ -247,7 +275,7 @@ for i = 1, math.min(#cands, MAXV) do
   if cs then
     local d = decay(cs.t0, cs.t1)
     if d then
-      local sim = cosine(cs.c) * d
+      local sim = score(cs) * d
       if sim > best_sim then
         best_n, best_s, best_sim = cands[i], cs, sim
       end
@@ -260,8 +288,7 @@ if best_n and best_sim >= threshold then
 else
   -- 4. A new story, named by this article.
   n = redis.call('INCR', P .. ':next')
-  redis.call('HSET', P .. ':s:' .. n, 'id', rid, 'tf', t, 't0', t, 't1', t, 'size', 0, 'c', '')
-  result = join(n, {id = rid, tf = t, t0 = t, t1 = t, c = ''}, 1.0, 'created')
+  result = join(n, {id = rid, tf = t, t0 = t, t1 = t, size = 0, scale = 0, c = '', lscale = 0, lc = ''}, 1.0, 'created')
 end
 -- A copy whose original has not been assigned yet: the original will join this story.
 if dup ~= '' then

@@ -16,6 +16,7 @@ import json
 import math
 import re
 import sys
+import zlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -70,6 +71,35 @@ def words(text: str) -> list[str]:
 
 
 _folded: dict[str, str] = {}
+
+
+def entries(text: str) -> list[tuple[int, float]]:
+    """Every token of ``text`` in order as (term id, IDF), ``(0, 0.0)`` for a token that is not a
+    story term: what ``story_vector`` counts. A token is folded, hashed and looked up once per
+    process (a bounded cache), so an article costs one dict lookup per word."""
+    cache = _entries
+    out = []
+    for token in _TOKEN.findall(text.lower()):
+        entry = cache.get(token)
+        if entry is None:
+            term = _fold(token)
+            if term:
+                idf, floor = idf_table()
+                entry = (term_id(term), idf.get(term, floor))
+            else:
+                entry = (0, 0.0)
+            if len(cache) < 500_000:
+                cache[token] = entry
+        out.append(entry)
+    return out
+
+
+_entries: dict[str, tuple[int, float]] = {}
+
+
+def term_id(term: str) -> int:
+    """A story term's 32-bit id in the index (never 0)."""
+    return zlib.crc32(f"b:{term}".encode()) or 1
 
 
 def _fold(token: str) -> str:
