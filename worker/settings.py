@@ -217,7 +217,7 @@ class Settings(BaseSettings):
         "(a story is forgotten one window after its last article).",
     )
     story_threshold: float = Field(
-        0.2,
+        0.18,
         description="Similarity to a story (after time decay; see the record's `story.similarity`) "
         "at or above which an article joins it; below, it opens a new story.",
     )

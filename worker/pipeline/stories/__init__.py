@@ -49,6 +49,7 @@ class StoryConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     lead: float = Field(ge=0)
+    idf_cap: float = Field(gt=0)
     lead_words: float = Field(gt=0)
     lead_span: int = Field(ge=1)
     lead_terms: int = Field(ge=1)
@@ -93,9 +94,9 @@ def _format(terms: int) -> struct.Struct:
 
 def body_weights(text: str, config: StoryConfig) -> tuple[dict[int, float], dict[int, float]]:
     """Term id -> weight, of the whole text and of its first ``lead_span`` words: occurrences
-    weighted by position (headline and lede first), times IDF; the strongest ``body_terms`` and
+    weighted by position (headline and lede first), times IDF (at most ``idf_cap``); the strongest ``body_terms`` and
     ``lead_terms``, strongest first."""
-    tokens = entries(text)
+    tokens = entries(text, config.idf_cap)
     acc: dict[int, float] = {}
     get = acc.get
     weighted = zip(tokens, _position_weights(len(tokens), config.lead, config.lead_words))

@@ -8,6 +8,13 @@ costs no extra Redis writes. A word's IDF is ``-ln(frequency)``; words rarer tha
 last entry (names, new coinages: the words that tell events apart) get the floor's IDF.
 Rebuild the table with ``python -m worker.pipeline.stories.terms --build`` (needs wordfreq,
 a dev dependency); nothing is downloaded at run time.
+
+Two reports of one event name it in different forms ("floods" and "flooding", "Australia" and
+"Australian fires"): a term is a word with its plural and -ing/-ed/-ian endings folded
+(``stem``), weighed by the word's own IDF. And rarity stops counting at ``idf_cap`` (stories.yaml):
+beyond about one word in 22,000 a word is no more telling of an event for being rarer still (a
+name, a misspelling, a word of another language all count the same), so one rare word cannot
+outweigh the several moderately rare ones two reports of an event share.
 """
 
 from __future__ import annotations
@@ -55,15 +62,15 @@ def idf_table() -> tuple[dict[str, float], float]:
 
 
 def words(text: str) -> list[str]:
-    """Every token of ``text`` in order, folded (lower case, straight apostrophe, no possessive);
-    tokens that are not story terms (stopwords, dates' words, under three letters) become ``""``
-    so positions still count them."""
+    """Every token of ``text`` in order as its story term (lower case, straight apostrophe, no
+    possessive, endings folded by ``stem``); tokens that are not story terms (stopwords, dates'
+    words, under three letters) become ``""`` so positions still count them."""
     folded = _folded
     out = []
     for token in _TOKEN.findall(text.lower()):
         term = folded.get(token)
         if term is None:
-            term = _fold(token)
+            term = stem(_fold(token))
             if len(folded) < 500_000:  # a per-process cache of the vocabulary seen, bounded
                 folded[token] = term
         out.append(term)
@@ -73,19 +80,22 @@ def words(text: str) -> list[str]:
 _folded: dict[str, str] = {}
 
 
-def entries(text: str) -> list[tuple[int, float]]:
-    """Every token of ``text`` in order as (term id, IDF), ``(0, 0.0)`` for a token that is not a
-    story term: what ``story_vector`` counts. A token is folded, hashed and looked up once per
-    process (a bounded cache), so an article costs one dict lookup per word."""
-    cache = _entries
+def entries(text: str, idf_cap: float) -> list[tuple[int, float]]:
+    """Every token of ``text`` in order as (term id, IDF up to ``idf_cap``), ``(0, 0.0)`` for a
+    token that is not a story term: what ``story_vector`` counts. The term is the word's stem, its
+    weight the word's own IDF. A token is folded, hashed and looked up once per process (a bounded
+    cache), so an article costs one dict lookup per word."""
+    cache = _entries.get(idf_cap)
+    if cache is None:
+        cache = _entries[idf_cap] = {}
     out = []
     for token in _TOKEN.findall(text.lower()):
         entry = cache.get(token)
         if entry is None:
-            term = _fold(token)
-            if term:
+            word = _fold(token)
+            if word:
                 idf, floor = idf_table()
-                entry = (term_id(term), idf.get(term, floor))
+                entry = (term_id(stem(word)), min(idf.get(word, floor), idf_cap))
             else:
                 entry = (0, 0.0)
             if len(cache) < 500_000:
@@ -94,7 +104,29 @@ def entries(text: str) -> list[tuple[int, float]]:
     return out
 
 
-_entries: dict[str, tuple[int, float]] = {}
+_entries: dict[float, dict[str, tuple[int, float]]] = {}
+
+
+_PLURAL = re.compile(r"(?:(?<=ss)|(?<=x)|(?<=ch)|(?<=sh))es$|(?<!s)(?<!u)(?<!i)s$")
+
+
+def stem(word: str) -> str:
+    """A light stemmer: plural, then -ing, -ed and -ian endings off ("bushfires" -> "bushfire",
+    "flooding" -> "flood", "australian" -> "australia"), on words long enough that what is left
+    is still a word's stem; ``""`` stays ``""``."""
+    if len(word) > 4:
+        if word.endswith("ies"):
+            word = word[:-3] + "y"
+        else:
+            word = _PLURAL.sub("", word)
+    if len(word) > 5:
+        if word.endswith("ing"):
+            word = word[:-3]
+        elif word.endswith("ed"):
+            word = word[:-2]
+        elif word.endswith("ian"):
+            word = word[:-1]
+    return word
 
 
 def term_id(term: str) -> int:
