@@ -214,7 +214,8 @@ def main() -> None:
             print(rows[-1], flush=True)
         sections.append(
             f"A JSONL file of {JSONL_LINES:,} lines ({(lines / 'items.jsonl').stat().st_size / 1e6:.1f} MB), "
-            "one file through `ingest process` (a file is one unit of work: one process reads it):\n\n"
+            "one file through `ingest process` (in slices of INGEST_FANOUT_ARTICLES lines over its processes, "
+            "as the service fans it out):\n\n"
             + table(["run", "outcomes", "seconds wall (CPU)", "lines/s", "ratio to floor"], rows)
         )
         print(sections[-1], flush=True)
