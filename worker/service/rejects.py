@@ -7,12 +7,14 @@ record, nothing for ``ingest failed list``. Celery's signals let us see each of 
 (``task_unknown``, ``task_rejected``, ``task_failure``); every file message found among the
 arguments that validates (``FileMessage``: the sha256 names the record, no path is trusted)
 becomes an ``invalid_task`` failure record with its message kept for ``ingest failed retry``;
-with none, one failure named by a hash of the message, like any other invalid message.
+with none, one failure named by a hash of the message, like any other invalid message. An
+error our task did not foresee (the soft time limit) is an ``internal_error`` the same way.
 Counted in ``ingest_rejected_messages_total{reason}``.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 from typing import Any
 
@@ -54,7 +56,8 @@ def _body(message: Any) -> tuple[list[Any], dict[str, Any]]:
             kwargs if isinstance(kwargs, dict) else {})
 
 
-def dead_letter(url: str, kind: str, reason: str, task: str, args: Any, kwargs: Any) -> int:
+def dead_letter(url: str, kind: str, reason: str, task: str, args: Any, kwargs: Any, *,
+                error: str = "invalid_task") -> int:
     """Failure records and dead letters for a message Celery did not run; how many."""
     settings = get_settings()
     args = list(args) if isinstance(args, (list, tuple)) else [args]
@@ -65,15 +68,16 @@ def dead_letter(url: str, kind: str, reason: str, task: str, args: Any, kwargs: 
         failures = [(open_message({"task": task, "args": args, "kwargs": kwargs})[0], None)]
     client = _client(url)
     for source, item in failures:
-        failure = policy.fail(source, "invalid_task", f"the task message was refused before it ran: {reason}", settings)
+        failure = policy.fail(source, error, f"the task message was refused: {reason}", settings)
         deliver([failure], item, client, settings)
     metrics.REJECTED.labels(kind).inc()
     return len(failures)
 
 
-def _safely(url: str, kind: str, reason: str, task: str, args: Any, kwargs: Any) -> None:
+def _safely(url: str, kind: str, reason: str, task: str, args: Any, kwargs: Any, *,
+            error: str = "invalid_task") -> None:
     try:
-        count = dead_letter(url, kind, reason, task, args, kwargs)
+        count = dead_letter(url, kind, reason, task, args, kwargs, error=error)
         log.warning("task message refused (%s): %d failure record(s) written: %s", kind, count, reason)
     except Exception:  # never let the dead letter take the worker down; Celery logged the message
         log.exception("task message refused (%s): could not write its dead letter: %s", kind, reason)
@@ -97,9 +101,17 @@ def _rejected(sender: Any = None, message: Any = None, exc: Any = None, **_: Any
 @task_failure.connect
 def _failed(sender: Any = None, exception: BaseException | None = None, args: Any = None,
             kwargs: Any = None, **_: Any) -> None:
-    """Our task lets nothing but a wrong call reach Celery (it records its own failures), and a
-    task that raises is rejected without requeue: on Redis, deleted."""
+    """A task that raises is rejected without requeue: on Redis, deleted. Our task records its
+    own failures, so this is a call that does not fit its signature (``invalid_task``), or an
+    error nobody foresaw, such as the soft time limit (``internal_error``)."""
     name = getattr(sender, "name", "")
-    reason = f"task {name!r} raised {type(exception).__name__}: {str(exception)[:_SHOWN]}"
-    _safely(sender.app.conf.broker_url, "raised", reason, name, args, kwargs)
+    raised = f"{type(exception).__name__}: {str(exception)[:_SHOWN]}"
+    try:
+        inspect.signature(sender.run).bind(*(args or ()), **(kwargs or {}))
+    except TypeError:
+        _safely(sender.app.conf.broker_url, "arguments", f"task {name!r} called with arguments that do not fit: "
+                f"{raised}", name, args, kwargs)
+    else:
+        _safely(sender.app.conf.broker_url, "raised", f"task {name!r} raised {raised}; Celery dropped its message",
+                name, args, kwargs, error="internal_error")
 
