@@ -21,7 +21,7 @@ from typing import Any
 import redis
 from celery.signals import task_failure, task_rejected, task_unknown
 
-from . import metrics, policy
+from . import fanout, metrics, policy
 from .delivery import deliver
 from .redis_client import connect
 from ..models import SourceFile
@@ -56,6 +56,12 @@ def _body(message: Any) -> tuple[list[Any], dict[str, Any]]:
             kwargs if isinstance(kwargs, dict) else {})
 
 
+def _source(item: dict[str, Any]) -> SourceFile:
+    """A file message's identity; a slice's is its first line (as the task names it)."""
+    source = open_message(item)[0]
+    return source.model_copy(update={"line": fanout.first_line(item)}) if "slice" in item else source
+
+
 def dead_letter(url: str, kind: str, reason: str, task: str, args: Any, kwargs: Any, *,
                 error: str = "invalid_task") -> int:
     """Failure records and dead letters for a message Celery did not run; how many."""
@@ -63,7 +69,7 @@ def dead_letter(url: str, kind: str, reason: str, task: str, args: Any, kwargs: 
     args = list(args) if isinstance(args, (list, tuple)) else [args]
     kwargs = kwargs if isinstance(kwargs, dict) else {}
     files = [item for value in [*args, *kwargs.values()] for item in message_items(value) if is_valid(item)]
-    failures: list[tuple[SourceFile, dict | None]] = [(open_message(item)[0], item) for item in files]
+    failures: list[tuple[SourceFile, dict | None]] = [(_source(item), item) for item in files]
     if not failures:  # a stand-in identity, named by a hash of what was sent
         failures = [(open_message({"task": task, "args": args, "kwargs": kwargs})[0], None)]
     client = _client(url)
