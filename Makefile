@@ -32,15 +32,20 @@ test: install browser
 test-fast: install
 	$(VENV)/bin/pytest -q -m 'not integration'
 
-## benchmarks: prints tables and rewrites BENCHMARKS.md (quality ones skip without ../shared/data)
+## benchmarks: every script that writes a BENCHMARKS.md section, each rewriting its own section
+## (quality ones skip cleanly without ../shared/data). About 45 minutes on a quiet 2-core machine,
+## 75-80 at load 8 (estimated 2026-12-01 from each section's last run and smoke runs at load 8-9:
+## store ~16, hostile_inputs ~14, fanout ~12, run ~8-12, web ~7, enrich ~5, the rest 2-3 each).
+## It prints its own time at the end.
 bench: install
-	$(PY) bench/run.py
-	$(PY) bench/watcher.py
-	$(PY) bench/html_quality.py --write
-	$(PY) bench/normalise_quality.py --write
-	$(PY) bench/dedupe_quality.py
-	$(PY) bench/enrich_quality.py
-	$(PY) bench/stories_quality.py --write
+	@start=$$(date +%s); set -e; \
+	for bench in "run.py" "watcher.py" "fanout.py" "hostile_inputs.py --write" \
+	             "html_quality.py --write" "normalise_quality.py --write" "dedupe_quality.py" \
+	             "enrich_quality.py" "stories_quality.py --write" \
+	             "store.py --e2e-off 500 --e2e-full 60 --write" "web.py --write"; do \
+		echo "== bench/$$bench"; $(PY) bench/$$bench; \
+	done; \
+	echo "make bench: $$(( ($$(date +%s) - start) / 60 )) minutes"
 
 ## screenshots of every page of the web view into docs/screenshots/ (seeds through the real service)
 screenshots: install browser

@@ -153,6 +153,8 @@ def main() -> None:
     parser.add_argument("--enrich", default="full", help="level of the corpus run (default full)")
     parser.add_argument("--jsonl-in-corpus", action="store_true",
                         help="put the 45,000-line JSONL in the corpus run too")
+    parser.add_argument("--jsonl-lines", type=int, default=JSONL_LINES,
+                        help="lines of the JSONL file timed alone (a smaller one for a smoke run)")
     args = parser.parse_args()
     sections = []
     with tempfile.TemporaryDirectory(prefix="hostile-") as tmp:
@@ -202,25 +204,27 @@ def main() -> None:
 
         lines = base / "jsonl"
         lines.mkdir()
-        jsonl(lines / "items.jsonl")
+        jsonl(lines / "items.jsonl", args.jsonl_lines)
         floor = floor_lines_per_second(lines / "items.jsonl")
         rows = [["parse alone, in-process (floor)", "-", "-", f"{floor:,.0f}", "1.00"]]
         for level in ("off", "fast"):
             run = ingest_process(lines, base / f"run-jsonl-{level}", level)
             count = sum(len(v) for v in outcomes(run["records"]).values())
-            rate = JSONL_LINES / run["seconds"]
+            rate = args.jsonl_lines / run["seconds"]
             rows.append([f"`ingest process`, INGEST_ENRICH={level}", f"{count:,}",
                          f"{run['seconds']:.1f} ({run['cpu']:.1f} CPU)", f"{rate:,.0f}", f"{rate / floor:.3f}"])
             print(rows[-1], flush=True)
         sections.append(
-            f"A JSONL file of {JSONL_LINES:,} lines ({(lines / 'items.jsonl').stat().st_size / 1e6:.1f} MB), "
-            "one file through `ingest process` (a file is one unit of work: one process reads it):\n\n"
+            f"A JSONL file of {args.jsonl_lines:,} lines ({(lines / 'items.jsonl').stat().st_size / 1e6:.1f} MB), "
+            "one file through `ingest process` (in slices of INGEST_FANOUT_ARTICLES lines over its processes, "
+            "as the service fans it out):\n\n"
             + table(["run", "outcomes", "seconds wall (CPU)", "lines/s", "ratio to floor"], rows)
         )
         print(sections[-1], flush=True)
     if args.write:
-        write_section("hostile-jsonl", "A 45,000-line JSONL file, lines per second", "\n\n".join(sections),
-                      "python bench/hostile_inputs.py --write")
+        write_section("hostile-jsonl", f"A {args.jsonl_lines:,}-line JSONL file, lines per second",
+                      "\n\n".join(sections), "python bench/hostile_inputs.py --write" + (
+                          f" --jsonl-lines {args.jsonl_lines}" if args.jsonl_lines != JSONL_LINES else ""))
 
 
 if __name__ == "__main__":

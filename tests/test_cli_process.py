@@ -15,10 +15,11 @@ from tests.conftest import ROOT, SEEDS
 pytestmark = pytest.mark.integration
 
 
-def _process(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _process(tmp_path: Path, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INGEST_")}
     env["INGEST_SINKS"] = "files"  # the store's own tests cover the default sinks (test_store_service.py)
     env.update(INGEST_STATE_DIR=str(tmp_path / "state"), INGEST_ENRICH="fast", INGEST_CONCURRENCY="2")
+    env.update({f"INGEST_{name.upper()}": value for name, value in settings.items()})
     return subprocess.run([sys.executable, "-m", "worker.cli", "process", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=180)
 
@@ -49,3 +50,23 @@ def test_processing_the_same_files_again_marks_nothing_as_duplicate_of_itself(tm
     assert again.returncode == 0
     records = [json.loads(p.read_text()) for p in (tmp_path / "again").glob("*.json")]
     assert {r["dedup"]["status"] for r in records} == {"unique"}
+
+
+def test_a_big_jsonl_file_runs_in_the_services_slices_one_outcome_per_article(tmp_path: Path) -> None:
+    """As the service fans it out: slices of INGEST_FANOUT_ARTICLES lines, each article its own
+    outcome under the id it has in the whole file, the bad line alone a failure."""
+    from tests.service import jsonl_from_seeds
+    from worker.models import record_id
+    from worker.sources.messages import read_source
+
+    big = tmp_path / "export.jsonl"
+    big.write_bytes(jsonl_from_seeds(45, bad_line=23))
+    result = _process(tmp_path, "--out", str(tmp_path / "out"), str(big), fanout_articles="10")
+    assert result.returncode == 1, result.stderr
+    assert "in 5 slice(s) of up to 10 articles" in result.stdout
+    assert "44 record(s)" in result.stdout and "1 failure(s)" in result.stdout
+    sha256 = read_source(big, tmp_path, 1 << 24)[0].sha256
+    records = {p.stem for p in (tmp_path / "out").glob("*.json")}
+    assert records == {record_id(sha256, line) for line in range(1, 46) if line != 23}
+    [failure] = (tmp_path / "out" / "_failed").glob("*.json")
+    assert failure.stem == record_id(sha256, 23)

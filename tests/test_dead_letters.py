@@ -62,3 +62,48 @@ def test_status_reports_queue_and_counters(service: Service) -> None:
     result = _cli(service, "status")
     assert result.returncode == 0
     assert "records     1" in result.stdout
+
+
+def _file_message(tmp_path: Path, seed: Path) -> dict:
+    from worker.sources.messages import make_message, read_source
+
+    shutil.copy(seed, tmp_path / seed.name)
+    return make_message(*read_source(tmp_path / seed.name, tmp_path, 1 << 20)[:2])
+
+
+def test_messages_celery_refuses_before_the_task_runs_become_dead_letters(
+        redis_url: str, redis_client: redis.Redis, tmp_path: Path) -> None:
+    """An unknown task name, arguments that do not fit, a body that is no task: Celery logs and
+    drops each before our code runs; each must end as a failure record that `failed list` shows."""
+    from kombu import Connection
+
+    from worker.models import record_id
+    from worker.service.celery_app import create_app
+
+    service = Service(redis_url, tmp_path / "svc")
+    unknown, extra_arg, as_keyword = (_file_message(tmp_path, seed) for seed in SEEDS[:3])
+    app = create_app(redis_url)
+    try:
+        app.send_task("ingest.no_such_task", args=[unknown], queue="ingest")
+        app.send_task("ingest.process_file", args=[extra_arg, "surplus"], queue="ingest")
+        app.send_task("ingest.process_file", kwargs={"msg": as_keyword}, queue="ingest")
+        with Connection(redis_url) as connection:  # a JSON body with no task in it at all
+            connection.SimpleQueue("ingest").put({"hello": "world"}, serializer="json")
+        service.start_worker()
+        wait_until(lambda: len(service.failures_list()) == 4, 60,
+                   "four failure records:\n" + service.log_text("worker"))
+    finally:
+        app.close()
+        service.stop_all()
+    failures = {f["id"]: f for f in service.failures_list()}
+    assert {f["error"]["type"] for f in failures.values()} == {"invalid_task"}
+    named = {message["source"]["sha256"]: message for message in (unknown, extra_arg, as_keyword)}
+    for sha256 in named:  # a file message found in the arguments names its own failure
+        assert record_id(sha256) in failures
+    assert "ingest.no_such_task" in failures[record_id(unknown["source"]["sha256"])]["error"]["message"]
+    assert "TypeError" in failures[record_id(extra_arg["source"]["sha256"])]["error"]["message"]
+    assert redis_client.hlen("ingest:dead") == 4
+    assert int(redis_client.hget("ingest:stats", "failed")) == 4
+    listed = _cli(service, "failed", "list").stdout
+    assert all(failure_id in listed for failure_id in failures)
+    assert service.records_list() == []

@@ -158,3 +158,26 @@ def test_surname_the_model_missed_is_a_mention_of_the_person_named_in_full():
 def test_surname_inside_a_longer_name_or_naming_a_place_is_not_a_mention():
     body = "Salem Bitar saved it. Hassan Bitar scored. Lee Bowyer of Leeds joined Tony Leeds. Leeds won."
     assert _later(body, [("Salem Bitar", "person"), ("Tony Leeds", "person")]) == []
+
+
+def test_the_seeds_name_zelensky_one_way_whatever_each_article_spells():
+    """Seeds 000-001 write "Zelensky", 002-004 "Zelenskyy": one person across the records."""
+    names = {p.name for prefix in ("000", "001", "002", "003", "004")
+             for p in full(prefix).entities.persons if "elensk" in p.name}
+    assert names == {"Volodymyr Zelensky"}
+
+
+def test_a_surname_alone_in_another_transliteration_is_the_tables_person():
+    body = "Zelenskiy said the talks went well. Zelenskiy spoke in Kyiv on Monday."
+    persons = enrich(Article(body=body), "full").entities.persons
+    assert [p.name for p in persons] == ["Volodymyr Zelensky"]
+
+
+def test_a_user_alias_file_can_name_a_person(tmp_path: Path):
+    aliases = tmp_path / "aliases.yaml"
+    aliases.write_text(
+        "entries:\n  - name: Alden Marsh\n    type: person\n    aliases: [Aldin Marsh]\n", encoding="utf-8"
+    )
+    body = "Aldin Marsh, the mayor, said the bridge would reopen. Marsh said repairs were done."
+    persons = enrich(Article(body=body), "full", alias_file=aliases).entities.persons
+    assert [p.name for p in persons] == ["Alden Marsh"]

@@ -26,9 +26,9 @@ PUBLISHED = {  # from each seed's own header or dateline ("date 2026-01-16", "sa
 PERSONS = {
     "000": {"Volodymyr Zelensky", "Donald Trump", "Joe Biden"},
     "001": {"Volodymyr Zelensky", "Donald Trump", "Petr Pavel"},
-    "002": {"Volodymyr Zelenskyy", "Donald Trump", "Vladimir Putin"},
-    "003": {"Volodymyr Zelenskyy", "Donald Trump", "Vladimir Putin", "Friedrich Merz"},
-    "004": {"Volodymyr Zelenskyy", "Lloyd Austin"},
+    "002": {"Volodymyr Zelensky", "Donald Trump", "Vladimir Putin"},
+    "003": {"Volodymyr Zelensky", "Donald Trump", "Vladimir Putin", "Friedrich Merz"},
+    "004": {"Volodymyr Zelensky", "Lloyd Austin"},
 }
 PLACES = {
     "000": {"Ukraine": "UA", "United States": "US", "France": "FR", "United Kingdom": "GB"},
@@ -42,7 +42,7 @@ QUOTES = {
     "001": [("Ultimatums are not, in my view", "Volodymyr Zelensky"),
             ("I think we have worked well with the American side", "Volodymyr Zelensky")],
     "002": [("Couldn't have been nicer", "Donald Trump"),
-            ("We discussed the protection of our people", "Volodymyr Zelenskyy")],
+            ("We discussed the protection of our people", "Volodymyr Zelensky")],
 }
 DATES = {
     "000": [("Jan. 23", "2026-01-23"), ("Dec. 26", "2025-12-26"), ("Jan. 12", "2026-01-12")],

@@ -23,6 +23,7 @@ import redis
 
 from tests.conftest import SEEDS
 from tests.service import Service, listening_addresses, wait_until
+from worker.models import record_id
 from worker.service.celery_app import create_app
 from worker.service.embedded import free_port
 from worker.service.logs import setup_logging
@@ -82,6 +83,31 @@ def test_crafted_messages_naming_paths_write_nothing_outside_the_records_and_bec
     assert not list(tmp_path.rglob(f"{relative[6:]}*"))  # ../../ from records/ or records/_failed/
     assert not Path(absolute + ".json").exists()
     assert redis_client.hlen("ingest:dead") == 2
+
+
+@pytest.mark.integration
+def test_a_link_planted_at_a_record_path_ends_the_file_as_one_failure_naming_it(
+        redis_url: str, redis_client: redis.Redis, tmp_path: Path) -> None:
+    service = Service(redis_url, tmp_path / "svc")
+    shutil.copy(SEEDS[3], tmp_path / "seed.txt")
+    source, data = read_source(tmp_path / "seed.txt", tmp_path, 1 << 20)[:2]
+    target = tmp_path / "not-a-record.txt"
+    target.write_text("keep")
+    link = service.records / f"{record_id(source.sha256)}.json"
+    link.symlink_to(target)
+    app = create_app(redis_url)
+    try:
+        app.send_task("ingest.process_file", args=[make_message(source, data)], queue="ingest")
+        service.start_worker()
+        wait_until(lambda: service.failures_list(), 60, "a failure record:\n" + service.log_text("worker"))
+    finally:
+        app.close()
+        service.stop_all()
+    [failure] = service.failures_list()
+    assert failure["error"]["type"] == "unsafe_path" and "symbolic link" in failure["error"]["message"]
+    assert failure["id"] == link.name.removesuffix(".json")
+    assert link.is_symlink() and target.read_text() == "keep"
+    assert redis_client.hexists("ingest:dead", failure["id"])
 
 
 @pytest.mark.integration

@@ -69,3 +69,37 @@ def test_an_id_that_is_not_a_plain_file_name_is_refused_and_nothing_is_written(t
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
     assert not Path("/tmp/outside.json").exists()
 
+
+
+def test_a_link_planted_at_a_record_path_is_refused_and_what_it_points_to_is_untouched(tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("keep")
+    (tmp_path / "records").mkdir()
+    (tmp_path / "records" / "abc123.json").symlink_to(target)
+    with pytest.raises(UnsafePath, match="symbolic link"):
+        write_outcome(_record(), tmp_path / "records")
+    assert target.read_text() == "keep"
+
+
+def test_a_failure_lands_even_when_a_link_sits_at_its_record_path(tmp_path: Path) -> None:
+    """A link is no record: the failure naming it must not be dropped as 'shadowed by a record'."""
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("keep")
+    failure = pipeline.failure(SOURCE, BadInput("unsafe_path", "a symbolic link sits at the record's path"))
+    (tmp_path / "records").mkdir()
+    (tmp_path / "records" / f"{failure.id}.json").symlink_to(target)
+    assert write_outcome(failure, tmp_path / "records")
+    assert (tmp_path / "records" / "_failed" / f"{failure.id}.json").is_file()
+    assert target.read_text() == "keep"
+
+
+def test_a_link_planted_at_a_failure_path_is_replaced_not_followed(tmp_path: Path) -> None:
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("keep")
+    failure = pipeline.failure(SOURCE, BadInput("not_text", "binary"))
+    (tmp_path / "_failed").mkdir()
+    (tmp_path / "_failed" / f"{failure.id}.json").symlink_to(target)
+    assert write_outcome(failure, tmp_path)
+    written = tmp_path / "_failed" / f"{failure.id}.json"
+    assert not written.is_symlink() and '"not_text"' in written.read_text()
+    assert target.read_text() == "keep"

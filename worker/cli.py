@@ -319,8 +319,9 @@ def process(records_dir: Path | None, concurrency: int | None, paths: tuple[Path
         with Progress(disable=not sys.stderr.isatty(), transient=True) as progress:
             task = progress.add_task("processing", total=len(files))
             totals = backfill.run(files, url, settings, on_file=lambda: progress.advance(task))
+    sliced = f" in {totals['slices']} slice(s) of up to {settings.fanout_articles} articles" if totals["slices"] else ""
     click.echo(
-        f"{len(files)} file(s): {totals['records']} record(s) ({totals['duplicates']} duplicate(s)), "
+        f"{len(files)} file(s){sliced}: {totals['records']} record(s) ({totals['duplicates']} duplicate(s)), "
         f"{totals['skipped']} duplicate(s) skipped, {totals['failed']} failure(s) -> {settings.records_dir}"
     )
     sys.exit(1 if totals["failed"] else 0)

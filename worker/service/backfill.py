@@ -3,7 +3,9 @@
 The same stages, dedup index and sink as the service, without the queue: a pool of processes
 (models loaded once in the parent, shared by fork) each with its own Redis connection. Files
 are started in order; of two copies in flight at once, the atomic dedup index decides which
-is the original, exactly as between the service's workers.
+is the original, exactly as between the service's workers. A big JSONL file or JSON array is
+cut by the service's own fan-out (``fanout.slices``) into slices of ``fanout_articles``
+articles that run on every process, each with its own time budget, under the same record ids.
 """
 
 from __future__ import annotations
@@ -12,15 +14,16 @@ import logging
 import multiprocessing
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import redis
 
-from . import policy
+from . import fanout, policy
 from .. import pipeline
 from .delivery import deliver
-from ..sources.messages import make_message, read_source
+from ..sources.messages import make_message, open_message, read_source
 from ..pipeline.dedupe import DedupIndex
 from .redis_client import connect
 from ..settings import Settings
@@ -39,21 +42,37 @@ def _init(url: str, settings: Settings) -> None:
     _settings = settings
 
 
-def process_file(path: Path) -> Counter[str]:
-    """One file through the pipeline and the sink (in a pool process, after ``_init``).
+Unit = Path | dict[str, Any]  # a file, or one slice's message of a big file
 
-    Errors follow the service's policy: the input's faults become failure records; Redis away
+
+def process_file(path: Path) -> Counter[str]:
+    """One file through the pipeline and the sink (in a pool process, after ``_init``)."""
+    assert _settings is not None
+    source, data, error = read_source(path, path.parent, _settings.max_file_bytes)
+    return _deliver(source, data or b"", error, lambda: make_message(source, data, error))
+
+
+def process_unit(unit: Unit) -> Counter[str]:
+    """A file, or a slice of one (its message, as ``fanout.slices`` made it)."""
+    if isinstance(unit, Path):
+        return process_file(unit)
+    source, data, error = open_message(unit)
+    return _deliver(source, data, error, lambda: unit, first_line=fanout.first_line(unit))
+
+
+def _deliver(source: Any, data: bytes, error: Any, message: Callable[[], dict[str, Any]], *,
+             first_line: int = 1) -> Counter[str]:
+    """Errors follow the service's policy: the input's faults become failure records; Redis away
     or a records folder that cannot be written are retried after the same back-off (sleeping
     here, where the task waits for a countdown); a Redis outage that outlasts its retries stops
     the run, and re-running it finishes the job (ids are stable).
     """
     assert _client is not None and _index is not None and _settings is not None
-    source, data, error = read_source(path, path.parent, _settings.max_file_bytes)
     retries = 0
     while True:
         try:
-            outcomes = policy.run_or_fail(source, data or b"", error, _index, _settings)
-            return deliver(outcomes, make_message(source, data, error), _client, _settings)
+            outcomes = policy.run_or_fail(source, data, error, _index, _settings, first_line=first_line)
+            return deliver(outcomes, message(), _client, _settings)
         except policy.RETRYABLE as exc:
             verdict = policy.classify(exc, _settings)
             if verdict.limit is not None and retries >= verdict.limit:
@@ -64,19 +83,48 @@ def process_file(path: Path) -> Counter[str]:
             retries += 1
 
 
+def units(files: list[Path], settings: Settings) -> Iterator[tuple[Unit, bool]]:
+    """Each file, or its slices when the service would fan it out; True on a file's last unit.
+    Lazy: one big file's slices are in memory at a time."""
+    for path in files:
+        parts: list[dict[str, Any]] = []
+        if fanout.may_fan_out(path.name):
+            source, data, error = read_source(path, path.parent, settings.max_file_bytes)
+            parts = fanout.slices(make_message(source, data, error), settings)
+            del data
+        if parts:
+            log.info("%s: %d lines as %d slices", path, sum(p["slice"]["lines"] for p in parts), len(parts))
+            for number, part in enumerate(parts, 1):
+                yield part, number == len(parts)
+        else:
+            yield path, True
+
+
+def _process(unit: tuple[Unit, bool]) -> tuple[Counter[str], bool, bool]:
+    """What one unit gave, whether it ends its file, whether it was a slice."""
+    work, last = unit
+    return process_unit(work), last, isinstance(work, dict)
+
+
 def run(files: list[Path], url: str, settings: Settings, on_file: Callable[[], None] = lambda: None) -> Counter[str]:
     totals: Counter[str] = Counter()
-    processes = max(1, min(settings.concurrency, len(files)))
+
+    def done(counts: Counter[str], last: bool, sliced: bool) -> None:
+        totals.update(counts)
+        totals["slices"] += sliced
+        if last:
+            on_file()
+
+    may_split = any(fanout.may_fan_out(path.name) for path in files)
+    processes = max(1, min(settings.concurrency, settings.concurrency if may_split else len(files)))
     pipeline.warm_up(settings)  # before the fork: the pool shares the loaded models
     if processes == 1:
         _init(url, settings)
-        for path in files:
-            totals.update(process_file(path))
-            on_file()
+        for unit in units(files, settings):
+            done(*_process(unit))
         return totals
     context = multiprocessing.get_context("fork")
     with context.Pool(processes, initializer=_init, initargs=(url, settings)) as pool:
-        for counts in pool.imap(process_file, files, chunksize=4):
-            totals.update(counts)
-            on_file()
+        for result in pool.imap(_process, units(files, settings)):
+            done(*result)
     return totals

@@ -24,6 +24,11 @@ from ..pipeline.parse import extension_format, gunzip, unwrap_articles
 from ..settings import Settings
 
 
+def may_fan_out(name: str) -> bool:
+    """Whether a file of this name could be split (its bytes decide): JSONL or JSON, maybe gzip."""
+    return extension_format(re.sub(r"\.gz$", "", name, flags=re.I)) in ("jsonl", "json")
+
+
 def slices(item: dict[str, Any], settings: Settings) -> list[dict[str, Any]]:
     """The slice messages of a file's message; [] when it is small enough to run as one task."""
     if item.get("error") or item.get("slice") or not item.get("content"):

@@ -43,6 +43,7 @@ STAGE_SECONDS = Histogram(
 )
 RETRIES = Counter("ingest_task_retries_total", "Task retries: Redis away (transient) or records folder unwritable (sink).", ["kind"])
 POISON = Counter("ingest_poison_messages_total", "Messages given up after their worker process died on them max_attempts times.")
+REJECTED = Counter("ingest_rejected_messages_total", "Task messages Celery refused before the task ran (dead-lettered).", ["reason"])
 
 
 def fault_field(worker_pid: int) -> str:

@@ -21,9 +21,10 @@ from kombu.exceptions import OperationalError
 
 from .. import pipeline
 from ..errors import BadInput
-from ..models import FailureRecord, Outcome, SourceFile
+from ..models import FailureRecord, Outcome, Record, SourceFile
 from ..pipeline.dedupe import DedupIndex
 from ..settings import Settings
+from ..sinks.files import planted_link
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +68,25 @@ def run_or_fail(source: SourceFile, data: bytes, error: BadInput | None, index: 
     if error is not None:
         return [pipeline.failure(source, error, settings.enrich)]
     try:
-        return pipeline.run(source, data, index, settings, first_line=first_line)
+        outcomes = pipeline.run(source, data, index, settings, first_line=first_line)
     except (redis.RedisError, OperationalError):
         raise
     except Exception as exc:  # a bug, or an input nobody foresaw: record it, keep going
         log.exception("failed on %s", source.path, extra={"file_id": source.sha256[:24], "file": source.path})
         return [fail(source, "internal_error", f"{type(exc).__name__}: {exc}", settings)]
+    return [_unless_linked(outcome, settings) for outcome in outcomes]
+
+
+def _unless_linked(outcome: Outcome, settings: Settings) -> Outcome:
+    """A record whose file path holds a planted symbolic link cannot be written without
+    following it: a failure record naming the link instead, before any sink takes the record."""
+    if not isinstance(outcome, Record) or "files" not in settings.sink_names:
+        return outcome
+    link = planted_link(outcome, settings.records_dir, settings.failed_dir)
+    if link is None:
+        return outcome
+    return fail(outcome.source, "unsafe_path",
+                f"a symbolic link sits at this record's path {link}: not followed, not replaced", settings)
 
 
 def fail(source: SourceFile, kind: str, message: str, settings: Settings) -> FailureRecord:

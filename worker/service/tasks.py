@@ -26,6 +26,7 @@ from celery.exceptions import Reject
 from celery.signals import worker_init, worker_process_init
 
 from . import fanout, metrics, policy
+from . import rejects  # noqa: F401  (dead letters for messages Celery refuses before a task runs)
 from .. import pipeline
 from .celery_app import app
 from .delivery import deliver, summary

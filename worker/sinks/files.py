@@ -7,6 +7,7 @@ rewritten, so processing an input again changes nothing.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -15,9 +16,16 @@ import orjson
 
 from ..models import FailureRecord, Outcome, Record
 
+log = logging.getLogger(__name__)
+
 
 class UnsafePath(ValueError):
     """An outcome whose id would put its file outside its folder (a crafted id: never written)."""
+
+
+class LinkAtPath(UnsafePath):
+    """A symbolic link sits where an outcome's file goes: our ids name files we write, so it
+    was planted; writing would follow it (or destroy the evidence by replacing it)."""
 
 
 class FilesSink:
@@ -46,16 +54,33 @@ def outcome_path(outcome: Outcome, records_dir: Path, failed_dir: Path | None = 
     folder = failed_dir if isinstance(outcome, FailureRecord) else records_dir
     name = f"{outcome.id}.json"
     path = folder / name
-    if Path(name).name != name or "\0" in name or name.startswith(".") \
-            or path.resolve().parent != folder.resolve():
+    if Path(name).name != name or "\0" in name or name.startswith("."):
         raise UnsafePath(f"refusing to write outcome id {outcome.id!r}: not a file name inside {folder}")
+    if path.is_symlink():
+        raise LinkAtPath(f"a symbolic link sits at {path} (not written: links are never followed)")
     return path
+
+
+def planted_link(outcome: Outcome, records_dir: Path, failed_dir: Path | None = None) -> Path | None:
+    """The symbolic link at ``outcome``'s file path, if one was planted there."""
+    try:
+        outcome_path(outcome, records_dir, failed_dir)
+    except LinkAtPath:
+        failed_dir = failed_dir or records_dir / "_failed"
+        return (failed_dir if isinstance(outcome, FailureRecord) else records_dir) / f"{outcome.id}.json"
+    except UnsafePath:
+        return None
+    return None
 
 
 def write_outcome(outcome: Outcome, records_dir: Path, *, failed_dir: Path | None = None,
                   fsync: bool = True) -> bool:
     """Write ``outcome`` under ``records_dir``; False when its record was already there."""
     failed_dir = failed_dir or records_dir / "_failed"
+    link = planted_link(outcome, records_dir, failed_dir) if isinstance(outcome, FailureRecord) else None
+    if link is not None:  # a failure must land: remove the link (never what it points to)
+        log.warning("removing a symbolic link planted at %s (-> %s)", link, os.readlink(link))
+        link.unlink()
     path = outcome_path(outcome, records_dir, failed_dir)
     if isinstance(outcome, Record):
         if path.exists():
@@ -65,8 +90,9 @@ def write_outcome(outcome: Outcome, records_dir: Path, *, failed_dir: Path | Non
         _atomic_write(path, data, fsync)
         stale_failure.unlink(missing_ok=True)  # an input that failed before and now succeeded
         return True
-    if (records_dir / path.name).exists():
-        return False  # never let a late failure shadow a record
+    record = records_dir / path.name
+    if record.exists() and not record.is_symlink():
+        return False  # never let a late failure shadow a record (a link there is none)
     _atomic_write(path, orjson.dumps(outcome.model_dump(mode="json"), option=orjson.OPT_INDENT_2), fsync)
     return True
 

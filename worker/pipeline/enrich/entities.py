@@ -22,7 +22,9 @@ from dataclasses import dataclass
 
 from ...models import Entities, Entity
 from .aliases import AliasTable
-from .canonical import TITLES, acronym, clean_surface, cluster_persons, person_keys, spelling_key, strip_titles
+from .canonical import (
+    TITLES, PersonCluster, acronym, clean_surface, cluster_persons, person_keys, spelling_key, strip_titles,
+)
 from .gazetteer import Gazetteer, NameHit
 from .nlp import Mention
 
@@ -145,6 +147,16 @@ def _group(spans: list[_Span], canonical) -> dict[str, tuple[str, list[_Span]]]:
     return groups
 
 
+def _person_name(cluster: PersonCluster, aliases: AliasTable) -> str:
+    """The table's name for a person written several ways across articles (an article that
+    says "Zelenskyy" and one that says "Zelensky" name one person), else the article's own."""
+    for form in [cluster.name, *cluster.full_forms, *cluster.surfaces]:
+        entry = aliases.lookup(form)
+        if entry is not None and entry.type == "person":
+            return entry.name
+    return cluster.name
+
+
 def build_entities(
     body: str, spans: list[_Span], aliases: AliasTable, gaz: Gazetteer
 ) -> tuple[Entities, list[PersonMention]]:
@@ -159,8 +171,9 @@ def build_entities(
     person_mentions: list[PersonMention] = []
     for cluster in clusters:
         group = [person_spans[i] for i in cluster.mentions]
-        entities.persons.append(_entity(cluster.name, "person", group, body))
-        person_mentions += [PersonMention(s.start, s.end, cluster.name) for s in group]
+        name = _person_name(cluster, aliases)
+        entities.persons.append(_entity(name, "person", group, body))
+        person_mentions += [PersonMention(s.start, s.end, name) for s in group]
     entities.persons = _order(entities.persons)
 
     orgs = _group([s for s in spans if s.kind == "organization"], alias_name)
@@ -230,7 +243,8 @@ def _later_mentions(
             continue
         forms.add(name)
         surname = name.split()[-1]
-        if len(surname) >= 3 and surname[0].isupper() and aliases.lookup(surname) is None \
+        entry = aliases.lookup(surname)
+        if len(surname) >= 3 and surname[0].isupper() and (entry is None or entry.type == "person") \
                 and not gaz.resolve(surname):
             forms.add(surname)
     if not forms:
