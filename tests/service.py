@@ -104,6 +104,24 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
         time.sleep(0.1)
 
 
+def wait_while_progressing(count: Callable[[], int], target: int, stall: float, what: str,
+                           every: float = 0.5) -> None:
+    """Wait until ``count()`` reaches ``target`` for as long as it keeps growing.
+
+    For big bursts whose speed depends on the machine's load: the test fails on a stall (no
+    progress for ``stall`` seconds), never on a slow but steady machine. Polls gently: counting
+    tens of thousands of files is itself work taken from the service under test.
+    """
+    last, last_change = count(), time.monotonic()
+    while last < target:
+        time.sleep(every)
+        now = count()
+        if now > last:
+            last, last_change = now, time.monotonic()
+        elif time.monotonic() - last_change > stall:
+            raise AssertionError(f"stalled at {now} of {target} {what}: no progress for {stall:.0f}s")
+
+
 def write_articles(folder: Path, count: int, *, prefix: str = "article") -> list[Path]:
     """``count`` distinct small article files built from the seeds (each its own bytes)."""
     from tests.conftest import SEEDS

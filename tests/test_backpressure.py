@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from tests.conftest import SEEDS
-from tests.service import Service, outcome_count, wait_until
+from tests.service import Service, outcome_count, wait_while_progressing
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +57,9 @@ def test_burst_of_20000_small_files_is_processed_with_bounded_queue_and_memory(
         service.start_watcher()
         sampler = threading.Thread(target=sample_depth, daemon=True)
         sampler.start()
-        wait_until(lambda: outcome_count(service) >= FILES, 240, f"{FILES} outcomes")
+        # Correctness, not speed (bench/ measures that): it may take as long as the machine
+        # needs, as long as outcomes keep coming.
+        wait_while_progressing(lambda: outcome_count(service), FILES, 60, "outcomes")
         elapsed = time.monotonic() - started
         done.set()
         watcher_pid = service.processes["watcher"].pid

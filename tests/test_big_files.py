@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.service import Service, jsonl_from_seeds, outcome_count, wait_until
+from tests.service import Service, jsonl_from_seeds, outcome_count, wait_until, wait_while_progressing
 from worker.models import record_id
 from worker.service.celery_app import use_broker
 from worker.service.tasks import process_file
@@ -27,7 +27,7 @@ def test_a_jsonl_file_of_3000_lines_gives_3000_records_with_the_ids_of_its_lines
         service.start_worker(concurrency=2)
         service.start_watcher()
         (service.inbox / "feed.jsonl").write_bytes(data)
-        wait_until(lambda: outcome_count(service) >= 3000, 240, "3000 outcomes:\n" + service.log_text("worker")[-2000:])
+        wait_while_progressing(lambda: outcome_count(service), 3000, 60, "outcomes")
         assert service.failures_list() == []
         records = service.records_list()
         assert sorted(r["id"] for r in records) == sorted(record_id(sha256, line) for line in range(1, 3001))

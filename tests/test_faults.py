@@ -21,7 +21,7 @@ import pytest
 import redis
 
 from tests.conftest import SEEDS
-from tests.service import Service, jsonl_from_seeds, outcome_count, wait_until, write_articles
+from tests.service import Service, jsonl_from_seeds, outcome_count, wait_until, wait_while_progressing, write_articles
 from worker.service.embedded import EmbeddedRedis, free_port
 
 pytestmark = pytest.mark.integration
@@ -55,7 +55,7 @@ def test_kill_9_of_one_of_two_workers_mid_burst_loses_nothing(redis_url: str, tm
         os.killpg(victim.pid, signal.SIGKILL)
         victim.wait()
         at_kill = outcome_count(service)
-        wait_until(lambda: outcome_count(service) >= files, 90, f"{files} outcomes after the kill")
+        wait_while_progressing(lambda: outcome_count(service), files, 60, "outcomes after the kill")
         elapsed = time.monotonic() - started
         time.sleep(1)
         _assert_one_outcome_per_file(service, files)
@@ -83,7 +83,7 @@ def test_redis_restart_mid_burst_loses_nothing(tmp_path: Path, capsys: pytest.Ca
         time.sleep(1.0)
         server = EmbeddedRedis(tmp_path / "redis", port=port)
         server.start()
-        wait_until(lambda: outcome_count(service) >= files, 120, f"{files} outcomes after the restart")
+        wait_while_progressing(lambda: outcome_count(service), files, 60, "outcomes after the restart")
         time.sleep(1)
         _assert_one_outcome_per_file(service, files)
         _report(capsys, f"Redis restart: {files} files, restarted at {at_restart} outcomes; "
@@ -129,7 +129,7 @@ def test_files_dropped_while_the_watcher_is_down_are_all_processed(
         service.stop("watcher")
         write_articles(service.inbox, files)
         service.start_watcher()
-        wait_until(lambda: outcome_count(service) >= files + 1, 90, f"{files + 1} outcomes")
+        wait_while_progressing(lambda: outcome_count(service), files + 1, 60, "outcomes")
         _assert_one_outcome_per_file(service, files + 1)
         _report(capsys, f"watcher down: {files} files dropped while stopped, all {files} processed after start")
     finally:

@@ -23,7 +23,7 @@ import pytest
 import redis
 
 from tests.conftest import SEEDS
-from tests.service import Service, outcome_count, wait_until, write_articles
+from tests.service import Service, outcome_count, wait_until, wait_while_progressing, write_articles
 from worker.service.embedded import free_port
 from worker.sinks.stream import STREAM
 from worker.store import connect
@@ -89,7 +89,7 @@ def test_postgres_stopped_mid_burst_then_started_loses_and_doubles_nothing(
         if postgres_server.process is None:
             postgres_server.start()
     try:
-        wait_until(lambda: outcome_count(service) >= files, 120, f"{files} outcomes after Postgres came back")
+        wait_while_progressing(lambda: outcome_count(service), files, 60, "outcomes after Postgres came back")
         elapsed = time.monotonic() - started
         time.sleep(1)
         records = service.records_list()
