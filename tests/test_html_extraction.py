@@ -111,3 +111,16 @@ def test_byline_at_the_top_is_metadata_whatever_its_label(label):
         '<div class="story-body">',
         f'<div class="story-body">\n    <p>{label} Maria Ostrowski and Tom Hale</p>')
     assert extract_html(html).text.startswith("Councillors in Port Alden voted on Monday night")
+
+
+# --- broken markup: the body survives ----------------------------------------------------------
+
+@pytest.mark.parametrize("name", [
+    "unclosed_title.html",  # "<title>...</head>": the parser reads the whole page as the title
+    "unclosed_style_in_head.html",  # a <style> never closed: the whole page as style sheet
+    "head_holds_body.html",  # no </head> or <body>: every element of the page inside <head>
+])
+def test_a_broken_head_does_not_lose_the_body(name):
+    doc = extract_html(page(name))
+    assert doc.text == extract_html(page("news_article.html")).text
+    assert doc.title == "Harbour town votes to rebuild its flooded sea wall"

@@ -178,7 +178,30 @@ def _parse(html: str) -> Any:
     """The page as trafilatura parses it, or ``None`` when it is no HTML."""
     from trafilatura import load_html
 
-    return load_html(html)
+    return load_html(_close_raw_text(html))
+
+
+# Elements whose content the parser reads as raw text up to their closing tag
+_RAW_TEXT = re.compile(r"<(title|script|style)\b[^>]*>", re.I)
+
+
+def _close_raw_text(html: str) -> str:
+    """The page with a ``<title>``, ``<script>`` or ``<style>`` that is never closed closed
+    where it must end: the parser reads everything after such an opening tag as its text, so a
+    forgotten ``</title>`` swallows the whole page and loses the body. A title holds no markup,
+    so it ends at the next tag; a script or style ends with the head (a page whose head and
+    body are unmarked keeps it open, as before)."""
+    lower = None
+    for match in _RAW_TEXT.finditer(html):
+        lower = lower if lower is not None else html.lower()
+        name, start = match[1].lower(), match.end()
+        if lower.find(f"</{name}", start) >= 0:
+            continue
+        end = html.find("<", start) if name == "title" else lower.find("</head", start)
+        if end < 0:
+            continue
+        return _close_raw_text(f"{html[:end]}</{name}>{html[end:]}")
+    return html
 
 
 def _with_metadata(result: Extraction | None, meta: Extraction) -> Extraction | None:
