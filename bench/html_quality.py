@@ -185,13 +185,11 @@ def record_bodies(page: Page, left_out: dict[str, tuple[str, object]]) -> tuple[
     doc = record_document(page)
     full = body_of(doc)
     precise, broad, links = ours._passes(page.html)
-    meta = precise if precise is not None else broad
-    title = meta.title if meta is not None else None
-    reusable = doc is not None and ours._body(precise, broad, links, title, rules) == doc.text
+    reusable = doc is not None and ours._body(precise, broad, links, rules)[0] == doc.text
 
     def from_passes(step_rules: Rules) -> Document | None:
-        text = ours._body(precise, broad, links, title, step_rules)
-        return doc.model_copy(update={"text": text}) if text else None
+        text, dropped = ours._body(precise, broad, links, step_rules)
+        return doc.model_copy(update={"text": text, "dropped": dropped}) if text else None
 
     out = {}
     for label, (kind, what) in left_out.items():

@@ -353,9 +353,10 @@ def parse_json_object(obj: dict, *, line: int | None, rules: Rules | None = None
     if not isinstance(text, str) or not text.strip():
         raise BadInput("no_text", "the JSON record has no article text (text/body/content)")
     fmt: Format = "html" if _HTML_START.match(text[:512].encode()) else "json"
+    dropped: list[str] = []
     if fmt == "html":
         doc = parse_html(text, rules)
-        text = doc.text
+        text, dropped = doc.text, doc.dropped
     authors = fields.pop("authors")
     if isinstance(authors, (str, dict)):
         authors = [authors]
@@ -373,6 +374,7 @@ def parse_json_object(obj: dict, *, line: int | None, rules: Rules | None = None
         line=line,
         authors=[a for a in authors if a],
         site=site if isinstance(site, str) else None,
+        dropped=dropped,
         **{k: (v if isinstance(v, str) else None) for k, v in fields.items()},
     )
 

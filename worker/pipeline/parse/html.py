@@ -23,8 +23,12 @@ comparison is for; and the line steps (``LINE_STEPS``) clean the text:
 
 * ``links``: a line that is exactly one link's text is a teaser or a navigation item;
 * ``chrome``: lines that are page chrome, by the ``html_chrome`` rules of ``boilerplate.yaml``
-  (which a user's ``INGEST_BOILERPLATE_FILE`` extends);
-* ``head``: the headline, a byline or a date stamp in the first lines (they are metadata).
+  (which a user's ``INGEST_BOILERPLATE_FILE`` extends).
+
+The headline, a byline or a date stamp at the top of the text are left to the normaliser, which
+reads every format's top lines the same way and lists what it drops in the record's
+``boilerplate`` (a ``head`` step here that dropped them too helped the benchmark, whose truth
+leaves them out, and lowered the wide set, whose truth keeps them: one policy per concern).
 
 A second, balanced pass runs only when the precise one finds nothing. (Its lines used to be
 merged in within the precise extent, for the text the precision mode drops; with ``tails`` and
@@ -40,7 +44,6 @@ line; it is kept for the inline links it restores, which the tests hold.)
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,7 +53,6 @@ import lxml.etree
 
 from ...errors import BadInput
 from ...models import Document
-from ..normalise.patterns import BYLINE_LABEL
 from ..normalise.rules import Rules, load_rules
 
 if TYPE_CHECKING:
@@ -69,8 +71,7 @@ def extract_html(html: str, rules: Rules | None = None) -> Document:
     ``rules`` (the built-in ones by default) give the chrome lines to leave out."""
     precise, broad, links = _passes(html)
     meta = precise if precise is not None else broad
-    text = _body(precise, broad, links, meta.title if meta is not None else None,
-                 rules or load_rules())
+    text, dropped = _body(precise, broad, links, rules or load_rules())
     if meta is None or not text:
         raise BadInput("no_text", "the HTML page holds no article text")
     authors = [a.strip() for a in re.split(r";|\band\b", meta.author or "") if a.strip()]
@@ -85,11 +86,11 @@ def extract_html(html: str, rules: Rules | None = None) -> Document:
         authors=authors,
         site=meta.sitename,
         language=meta.language,
+        dropped=dropped,
     )
 
 
 _MIN_FALLBACK_WORDS = 15
-_HEAD_LINES = 3  # how far into the body the headline, byline and dateline are looked for
 # Hover cards (a person's photo, bio and latest headlines, shown on mouse-over) sit inside the
 # article's paragraphs; only the link that triggers one belongs to the text.
 _HOVER_WORDS = ("rollover", "tooltip", "popover", "hovercard", "hover-card")
@@ -105,12 +106,6 @@ _EMBEDDED_POSTS = (
 # checked against its fallback extractors
 _MIN_EXTRACTED_SIZE = 250
 _METADATA = ("title", "author", "url", "description", "sitename", "date", "language")
-_DATELINE = re.compile(r"\d{1,2}:\d{2}|\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d{2}-\d{2}")
-# The names after a byline's label ("By Maria Ostrowski", "BY JOHN SMITH and ANA LIMA"):
-# capitalised words only, so that a first sentence such as "By the end of the year, ..." is not
-# taken for one
-_BYLINE_NAMES = re.compile(r"[A-Z][\w.'’-]*(?:(?:\s+|\s*,\s*)(?:[A-Z][\w.'’-]*|and|&))*")
-_DATELINE_MAX_WORDS = 12
 
 
 def _passes(html: str) -> tuple[Extraction | None, Extraction | None, set[str]]:
@@ -258,22 +253,27 @@ def _body(
     precise: Extraction | None,
     broad: Extraction | None,
     links: set[str],
-    title: str | None,
     rules: Rules,
-) -> str:
-    """The body text from the two passes, each line step of ``LINE_STEPS`` applied in turn."""
+) -> tuple[str, list[str]]:
+    """The body text from the two passes, each line step of ``LINE_STEPS`` applied in turn, and
+    the lines the steps left out (for the record's ``boilerplate``)."""
     if precise is None:
         # the precise pass found no article; the broad one falls back to the whole page's text,
         # so keep it only when it holds more than navigation (link texts) and form labels
         lines = [line for line in _lines(broad) if _compare_key(line) not in links]
         if sum(len(_compare_key(line).split()) for line in lines) < _MIN_FALLBACK_WORDS:
-            return ""
+            return "", []
     else:
         lines = _lines(precise)
-    page = _Page(links, title or "", rules)
+    page = _Page(links, rules)
+    dropped: list[str] = []
     for step in LINE_STEPS.values():
-        lines = step(lines, page)
-    return "\n".join(_plain(line) for line in lines).strip()
+        kept = step(lines, page)
+        if len(kept) < len(lines):
+            left = set(kept)  # the steps drop lines and never edit them
+            dropped += [line for line in lines if line not in left]
+        lines = kept
+    return "\n".join(_plain(line) for line in lines).strip(), dropped
 
 
 @dataclass(frozen=True)
@@ -281,7 +281,6 @@ class _Page:
     """What the line steps know of the page besides its lines."""
 
     links: set[str]
-    title: str
     rules: Rules
 
 
@@ -292,12 +291,6 @@ def _drop_links(lines: list[str], page: _Page) -> list[str]:
 
 def _drop_chrome(lines: list[str], page: _Page) -> list[str]:
     return [line for line in lines if not _is_chrome(line, page.rules)]
-
-
-def _drop_head(lines: list[str], page: _Page) -> list[str]:
-    """The headline, a byline or a date stamp among the first lines (they are metadata)."""
-    head = [line for line in lines[:_HEAD_LINES] if not _is_head(line, page.title)]
-    return head + lines[_HEAD_LINES:]
 
 
 def _extract(html: Any, **options: Any) -> Extraction | None:
@@ -352,49 +345,6 @@ def _is_chrome(line: str, rules: Rules) -> bool:
 _EDGE_PUNCTUATION = " \t-–—•|:·>»«\"'“”‘’()[]"
 
 
-def _is_head(line: str, title: str) -> bool:
-    """Whether a line near the top is the headline again, a byline or a date stamp: the ground
-    truth of article text leaves them out, and the metadata fields carry them."""
-    plain = _plain(line)
-    if (label := BYLINE_LABEL.match(plain)) and _BYLINE_NAMES.fullmatch(plain, label.end()):
-        return True
-    if (
-        len(_WORD.findall(plain)) <= _DATELINE_MAX_WORDS
-        and _DATELINE.search(plain)
-        and not plain.endswith((".", "!", "?"))
-    ):
-        return True
-    return bool(title) and _repeats_title(line, title)
-
-
-_TITLE_SIMILARITY = 0.75  # word-sequence similarity of a reworded headline ("HS" -> "High School")
-
-
-def _repeats_title(line: str, title: str) -> bool:
-    """Whether ``line`` is the headline (maybe without the site name, reworded a little, or
-    with a byline added)."""
-    line_words, title_words = _compare_key(line).split(), _compare_key(title).split()
-    if not line_words or not title_words:
-        return False
-    head = title_words
-    # "Headline | Site" or "Headline - Site": the line may carry the headline without the site
-    for sep in (" | ", " - ", " – ", " — ", " :: "):
-        if sep in title:
-            head = _compare_key(title.rsplit(sep, 1)[0]).split() or title_words
-            break
-    if line_words == head:
-        return True
-    # the headline with a byline or date after it; not a first sentence that opens with it
-    if (
-        line_words[: len(head)] == head
-        and len(line_words) <= len(head) + 12
-        and not _plain(line).endswith((".", "!", "?"))
-    ):
-        return True
-    similar = difflib.SequenceMatcher(None, line_words, head, autojunk=False).ratio()
-    return similar >= _TITLE_SIMILARITY
-
-
 # The steps, in order; the benchmark leaves each out in turn.
 TREE_STEPS: dict[str, Callable[[Any, str], None]] = {
     "embeds": _unwrap_embeds,
@@ -405,5 +355,4 @@ TREE_STEPS: dict[str, Callable[[Any, str], None]] = {
 LINE_STEPS: dict[str, Callable[[list[str], _Page], list[str]]] = {
     "links": _drop_links,
     "chrome": _drop_chrome,
-    "head": _drop_head,
 }
