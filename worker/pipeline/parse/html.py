@@ -25,6 +25,8 @@ balanced pass (fast, without ``favor_precision``) runs beside it; and the line s
 * ``paragraphs``: the balanced pass's text instead, when the precise one cut whole paragraphs
   (it found much less, and what the balanced adds is long lines, hardly any a link's text: a
   text-density signal, not a site's words);
+* ``comments``: reader comments a blog signs as it signs the post (a second "Posted by NAME
+  at DATE" line) are cut, the post's own signature kept;
 * ``links``: a line that is exactly one link's text is a teaser or a navigation item;
 * ``chrome``: lines that are page chrome, by the ``html_chrome`` rules of ``boilerplate.yaml``
   (which a user's ``INGEST_BOILERPLATE_FILE`` extends).
@@ -120,6 +122,9 @@ _SHORT_EXTRACTION = 800
 _PARAGRAPHS_SHARE = 0.7
 _PARAGRAPH_WORDS = 25
 _MAX_LINK_SHARE = 0.2
+# A post's or comment's signature: who and when ("Posted by: Ellen at September 10, 2012 11:40 AM")
+_SIGNATURE = re.compile(
+    r"(?:posted|written|submitted)\s+by\b.{0,80}?(?:\b\d{1,2}:\d{2}\b|\b\d{4}\b)", re.I)
 _METADATA = ("title", "author", "url", "description", "sitename", "date", "language")
 
 
@@ -318,6 +323,15 @@ def _restore_paragraphs(lines: list[str], page: _Page) -> list[str]:
     return page.balanced if linked <= _MAX_LINK_SHARE * sum(added) else lines
 
 
+def _drop_comments(lines: list[str], page: _Page) -> list[str]:
+    """The text up to the post's own signature ("Posted by laurie at September 10, 2012 9:01
+    AM") when more signed and dated lines follow it: those sign reader comments, which a
+    blog's template signs the way it signs the post (trafilatura keeps them when their
+    container is not marked as comments)."""
+    signed = [n for n, line in enumerate(lines) if _SIGNATURE.match(line)]
+    return lines[: signed[0] + 1] if len(signed) >= 2 else lines
+
+
 def _drop_links(lines: list[str], page: _Page) -> list[str]:
     """A line that is exactly one link's text is a teaser or a navigation item."""
     return [line for line in lines if _compare_key(line) not in page.links]
@@ -388,6 +402,7 @@ TREE_STEPS: dict[str, Callable[[Any, str], None]] = {
 }
 LINE_STEPS: dict[str, Callable[[list[str], _Page], list[str]]] = {
     "paragraphs": _restore_paragraphs,
+    "comments": _drop_comments,
     "links": _drop_links,
     "chrome": _drop_chrome,
 }
