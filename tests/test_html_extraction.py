@@ -143,3 +143,44 @@ def test_a_broken_head_does_not_lose_the_body(name):
     doc = extract_html(page(name))
     assert doc.text == extract_html(page("news_article.html")).text
     assert doc.title == "Harbour town votes to rebuild its flooded sea wall"
+
+
+def test_reader_comments_signed_like_the_post_are_cut_after_the_posts_signature():
+    # a Movable Type blog signs each comment as it signs the post ("Posted by: NAME at DATE"),
+    # in containers trafilatura does not take for comments
+    doc = extract_html(page("blog_signed_comments.html"))
+    assert doc.text.endswith("Posted by laurie at September 10, 2012 9:01 AM")
+    assert "where are you hiding the machine that makes the cool nights?" in doc.text
+    assert "Sixty degrees for a low" not in doc.text
+    assert "Posted by: Ellen at September 10, 2012 11:40 AM" in doc.dropped
+
+
+def _paragraph_choice(precise: list[str], balanced: list[str], links: set[str]) -> list[str]:
+    from worker.pipeline.normalise.rules import load_rules
+    from worker.pipeline.parse.html import _Page, _restore_paragraphs
+
+    return _restore_paragraphs(precise, _Page(links, load_rules(), balanced))
+
+
+ARTICLE = [line for line in extract_html(page("news_article.html")).text.split("\n")[1:]]
+
+
+def test_the_balanced_pass_wins_when_the_precise_one_cut_whole_paragraphs():
+    # a blog whose paragraphs are <div><span> blocks: the precision mode keeps the blog's
+    # description and cuts the post
+    precise = [ARTICLE[0]]
+    assert _paragraph_choice(precise, ARTICLE, set()) == ARTICLE
+
+
+@pytest.mark.parametrize("added", [
+    ["Sport", "Weather", "Most read today", "Ferry timetable changes", "Letters"] * 12,  # short
+    # long teasers, each a link's text
+    ["Ferry timetable changes from Monday as the harbour works begin on the north quay, with the"
+     " early sailings to the islands moved to the south pier until spring"] * 6,
+])
+def test_the_precise_pass_stays_when_the_balanced_one_adds_chrome_or_links(added):
+    links = {"ferry timetable changes from monday as the harbour works begin on the north quay with"
+             " the early sailings to the islands moved to the south pier until spring"}
+    # the balanced pass finds much more text: only what that text is decides
+    assert sum(map(len, ARTICLE)) < 0.7 * sum(map(len, ARTICLE + added))
+    assert _paragraph_choice(ARTICLE, ARTICLE + added, links) == ARTICLE
