@@ -287,3 +287,33 @@ def test_a_deep_page_with_no_text_once_flattened_fails_naming_its_depth_not_no_t
         parse(page.encode(), "deep.html", max_decompressed_bytes=1 << 30)
     assert caught.value.kind == "too_deep"
     assert "nests elements 100,002 deep, beyond the parser's limit of 256" in caught.value.message
+
+
+# --- an HTML page's declared charset against its bytes (tests/data/html/) ----------------------
+
+HTML_PAGES = DATA / "html"
+
+
+def parsed_page(name: str):  # noqa: ANN201
+    [doc] = parse((HTML_PAGES / name).read_bytes(), name, max_decompressed_bytes=1 << 26)
+    return doc
+
+
+def test_a_legacy_charset_the_page_declares_is_used_not_a_guess() -> None:
+    # the detector alone reads these windows-1251 bytes as cp1252: "Äåïóòàòû ãîðîäñêîãî"
+    doc = parsed_page("windows1251_declared.html")
+    assert doc.encoding == "windows-1251"
+    assert "Депутаты городского совета в понедельник вечером проголосовали" in doc.text
+    assert doc.title == "Городской совет одобрил ремонт набережной"
+
+
+@pytest.mark.parametrize("name, encoding", [
+    ("latin1_declared_utf8_bytes.html", "utf-8"),  # declared ISO-8859-1 would give "Ã©lus"
+    ("utf8_declared_cp1252_bytes.html", "cp1252"),  # declared UTF-8 fails on the bytes
+])
+def test_a_declared_charset_the_bytes_refute_loses_to_the_content(name: str, encoding: str) -> None:
+    doc = parsed_page(name)
+    assert doc.encoding == encoding
+    assert "Les élus du conseil municipal ont voté lundi soir" in doc.text
+    assert "« Nous n’avons plus le choix », a déclaré la maire" in doc.text
+    assert "Ã" not in doc.text and "\ufffd" not in doc.text

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from worker.errors import BadInput
+from worker.pipeline.normalise import normalise
 from worker.pipeline.parse.html import extract_html
 
 PAGES = Path(__file__).resolve().parent / "data" / "html"
@@ -27,7 +28,7 @@ def article():
 
 
 def test_body_keeps_every_article_paragraph(article):
-    assert article.text.startswith("Councillors in Port Alden voted on Monday night")
+    assert "\nCouncillors in Port Alden voted on Monday night" in article.text
     assert "Engineers will first strengthen the foundations" in article.text
     assert article.text.endswith("The council said it would publish a timetable next month.")
 
@@ -40,8 +41,9 @@ def test_body_leaves_out_navigation_cookie_banner_sidebar_and_footer(article):
 
 def test_paragraphs_are_separate_lines(article):
     paragraphs = [p for p in article.text.split("\n") if p.strip()]
-    assert len(paragraphs) == 6
-    assert paragraphs[1].startswith("The wall, built in 1958")
+    assert paragraphs[0] == article.title  # the headline: the normaliser reads the top lines
+    assert len(paragraphs) == 7
+    assert paragraphs[2].startswith("The wall, built in 1958")
 
 
 def test_advertisement_line_is_dropped_but_a_sentence_mentioning_advertisements_is_kept(article):
@@ -56,9 +58,24 @@ def test_related_link_share_and_newsletter_prompts_are_dropped(article):
     assert "Sign up to our newsletter" not in article.text
 
 
+def test_lines_the_extractor_drops_are_listed_in_the_records_boilerplate(article):
+    # the audit of an HTML record names the chrome lines taken out of the page's text, as it
+    # does the normaliser's
+    record = normalise(article)
+    for line in ("Advertisement", "Related: Forty homes flooded as storm breaches harbour wall",
+                 "Share this article"):
+        assert line not in record.body
+        assert line in record.boilerplate
+
+
 def test_headline_is_metadata_not_the_first_body_line(article):
-    assert article.title == "Harbour town votes to rebuild its flooded sea wall"
-    assert "Harbour town votes" not in article.text
+    # the extractor keeps the page's text; the normaliser moves the headline out of the body,
+    # as for every format, and lists it in the record's boilerplate
+    record = normalise(article)
+    assert record.title == "Harbour town votes to rebuild its flooded sea wall"
+    assert "Harbour town votes" not in record.body
+    assert record.body.startswith("Councillors in Port Alden voted on Monday night")
+    assert "Harbour town votes to rebuild its flooded sea wall" in record.boilerplate
 
 
 def test_metadata_comes_from_meta_tags(article):
@@ -105,9 +122,65 @@ def test_metadata_is_what_trafilatura_reads(name):
 
 @pytest.mark.parametrize("label", ["By", "Written by", "Words by", "Author:"])
 def test_byline_at_the_top_is_metadata_whatever_its_label(label):
-    # one definition of a byline's label (normalise/lexicon.yaml) for the extractor and the
-    # normaliser alike
+    # one reading of a byline (normalise/lexicon.yaml) for every format: the normaliser's
     html = page("news_article.html").replace(
         '<div class="story-body">',
         f'<div class="story-body">\n    <p>{label} Maria Ostrowski and Tom Hale</p>')
-    assert extract_html(html).text.startswith("Councillors in Port Alden voted on Monday night")
+    record = normalise(extract_html(html))
+    assert record.body.startswith("Councillors in Port Alden voted on Monday night")
+    assert f"{label} Maria Ostrowski and Tom Hale" in record.boilerplate
+    assert record.authors == ["Maria Ostrowski", "Tom Hale"]
+
+
+# --- broken markup: the body survives ----------------------------------------------------------
+
+@pytest.mark.parametrize("name", [
+    "unclosed_title.html",  # "<title>...</head>": the parser reads the whole page as the title
+    "unclosed_style_in_head.html",  # a <style> never closed: the whole page as style sheet
+    "head_holds_body.html",  # no </head> or <body>: every element of the page inside <head>
+])
+def test_a_broken_head_does_not_lose_the_body(name):
+    doc = extract_html(page(name))
+    assert doc.text == extract_html(page("news_article.html")).text
+    assert doc.title == "Harbour town votes to rebuild its flooded sea wall"
+
+
+def test_reader_comments_signed_like_the_post_are_cut_after_the_posts_signature():
+    # a Movable Type blog signs each comment as it signs the post ("Posted by: NAME at DATE"),
+    # in containers trafilatura does not take for comments
+    doc = extract_html(page("blog_signed_comments.html"))
+    assert doc.text.endswith("Posted by laurie at September 10, 2012 9:01 AM")
+    assert "where are you hiding the machine that makes the cool nights?" in doc.text
+    assert "Sixty degrees for a low" not in doc.text
+    assert "Posted by: Ellen at September 10, 2012 11:40 AM" in doc.dropped
+
+
+def _paragraph_choice(precise: list[str], balanced: list[str], links: set[str]) -> list[str]:
+    from worker.pipeline.normalise.rules import load_rules
+    from worker.pipeline.parse.html import _Page, _restore_paragraphs
+
+    return _restore_paragraphs(precise, _Page(links, load_rules(), balanced))
+
+
+ARTICLE = [line for line in extract_html(page("news_article.html")).text.split("\n")[1:]]
+
+
+def test_the_balanced_pass_wins_when_the_precise_one_cut_whole_paragraphs():
+    # a blog whose paragraphs are <div><span> blocks: the precision mode keeps the blog's
+    # description and cuts the post
+    precise = [ARTICLE[0]]
+    assert _paragraph_choice(precise, ARTICLE, set()) == ARTICLE
+
+
+@pytest.mark.parametrize("added", [
+    ["Sport", "Weather", "Most read today", "Ferry timetable changes", "Letters"] * 12,  # short
+    # long teasers, each a link's text
+    ["Ferry timetable changes from Monday as the harbour works begin on the north quay, with the"
+     " early sailings to the islands moved to the south pier until spring"] * 6,
+])
+def test_the_precise_pass_stays_when_the_balanced_one_adds_chrome_or_links(added):
+    links = {"ferry timetable changes from monday as the harbour works begin on the north quay with"
+             " the early sailings to the islands moved to the south pier until spring"}
+    # the balanced pass finds much more text: only what that text is decides
+    assert sum(map(len, ARTICLE)) < 0.7 * sum(map(len, ARTICLE + added))
+    assert _paragraph_choice(ARTICLE, ARTICLE + added, links) == ARTICLE

@@ -69,6 +69,10 @@ class Document(_Model):
     authors: list[str] = Field(default_factory=list)
     site: str | None = Field(None, description="Publisher or source name the format gave.")
     language: str | None = None
+    dropped: list[str] = Field(
+        default_factory=list,
+        description="Lines the HTML extractor left out of `text` (links, chrome), for audit.",
+    )
 
 
 class Article(_Model):

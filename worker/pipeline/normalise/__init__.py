@@ -110,7 +110,7 @@ def normalise(doc: Document, rules: Rules | None = None) -> Article:
         language=doc.language or detect_language(body_text[:LANGUAGE_SAMPLE]),
         body=body_text,
         word_count=len(body_text.split()),
-        boilerplate=found.audit,
+        boilerplate=[*doc.dropped, *found.audit],
     )
 
 

@@ -125,6 +125,9 @@ def decode(data: bytes) -> tuple[str, str]:
         pass
     if _mostly_utf8(data):
         return data.decode("utf-8", errors="replace"), "utf-8"
+    declared = _declared_charset(data)
+    if declared is not None:
+        return declared
     return _decode_legacy(data)
 
 
@@ -181,6 +184,36 @@ def _mostly_utf8(data: bytes) -> bool:
     invalid = text.count("\ufffd") - data.count(b"\xef\xbf\xbd")
     valid = len(text) - len(text.encode("ascii", "ignore")) - text.count("\ufffd")
     return valid > invalid
+
+
+# <meta charset="..."> or <meta http-equiv="Content-Type" content="text/html; charset=...">
+_META_CHARSET = re.compile(rb"<meta\b[^>]*?charset\s*=\s*[\"']?\s*([\w:.-]+)", re.I)
+# Labels browsers read as another encoding (the WHATWG Encoding Standard): a page "in
+# ISO-8859-1" is read as windows-1252, whose curly quotes and dashes such pages use
+_BROWSER_ENCODING = {"latin1": "cp1252", "iso-8859-1": "cp1252", "iso8859-1": "cp1252",
+                     "us-ascii": "cp1252", "ascii": "cp1252", "iso-8859-9": "cp1254",
+                     "tis-620": "cp874", "x-sjis": "shift_jis", "gb2312": "gbk"}
+
+
+def _declared_charset(data: bytes) -> tuple[str, str] | None:
+    """The text as the HTML page's declared charset gives it, when that charset is a legacy one
+    that decodes the bytes (the bytes are not UTF-8 here). A page's own word beats a guess (a
+    detector reads windows-1251 Russian as cp1252 mojibake); a declaration the bytes refute (a
+    UTF-8 label on non-UTF-8 bytes, an unknown name, bytes the charset has no character for)
+    loses to the detector."""
+    if not _HTML_START.match(data[:2048]):
+        return None
+    match = _META_CHARSET.search(data[:_SAMPLE])
+    if match is None:
+        return None
+    label = match[1].decode("ascii", "ignore").lower()
+    encoding = _BROWSER_ENCODING.get(label, label)
+    try:
+        if codecs.lookup(encoding).name in ("utf-8", "utf-16", "utf-16-le", "utf-16-be"):
+            return None
+        return data.decode(encoding), encoding
+    except (LookupError, UnicodeDecodeError):
+        return None
 
 
 def _decode_legacy(data: bytes) -> tuple[str, str]:
@@ -320,9 +353,10 @@ def parse_json_object(obj: dict, *, line: int | None, rules: Rules | None = None
     if not isinstance(text, str) or not text.strip():
         raise BadInput("no_text", "the JSON record has no article text (text/body/content)")
     fmt: Format = "html" if _HTML_START.match(text[:512].encode()) else "json"
+    dropped: list[str] = []
     if fmt == "html":
         doc = parse_html(text, rules)
-        text = doc.text
+        text, dropped = doc.text, doc.dropped
     authors = fields.pop("authors")
     if isinstance(authors, (str, dict)):
         authors = [authors]
@@ -340,6 +374,7 @@ def parse_json_object(obj: dict, *, line: int | None, rules: Rules | None = None
         line=line,
         authors=[a for a in authors if a],
         site=site if isinstance(site, str) else None,
+        dropped=dropped,
         **{k: (v if isinstance(v, str) else None) for k, v in fields.items()},
     )
 
