@@ -107,3 +107,25 @@ def test_messages_celery_refuses_before_the_task_runs_become_dead_letters(
     listed = _cli(service, "failed", "list").stdout
     assert all(failure_id in listed for failure_id in failures)
     assert service.records_list() == []
+
+
+def test_a_message_whose_body_cannot_be_decoded_becomes_a_dead_letter(
+        redis_url: str, redis_client: redis.Redis, tmp_path: Path) -> None:
+    """Bytes that claim to be JSON and are not: Celery logs and acknowledges them; a failure
+    record must say so."""
+    from kombu import Connection
+
+    service = Service(redis_url, tmp_path / "svc")
+    try:
+        with Connection(redis_url) as connection:
+            connection.SimpleQueue("ingest").put(b"\xff\xfe{not json", serializer=None,
+                                                 content_type="application/json", content_encoding="binary")
+        service.start_worker()
+        wait_until(lambda: len(service.failures_list()) == 1, 60, "a failure record:\n" + service.log_text("worker"))
+    finally:
+        service.stop_all()
+    (failure,) = service.failures_list()
+    assert failure["error"]["type"] == "invalid_task"
+    assert "cannot be decoded" in failure["error"]["message"]
+    assert redis_client.hlen("ingest:dead") == 1
+    assert redis_client.llen("ingest") == 0

@@ -13,6 +13,7 @@ is settled on the live connection as soon as there is one (``Request``, ``Unsett
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 
@@ -171,6 +172,20 @@ class Consumer(CeleryConsumer):
             super().on_connection_error_after_connected(exc)
         except AttributeError as error:
             log.warning("closing the broken broker connection failed (%s); carrying on", error)
+
+    def on_decode_error(self, message, exc) -> None:  # type: ignore[no-untyped-def]
+        """A message whose body cannot even be decoded ends as a dead letter too (``rejects``),
+        named by a hash of its bytes; then Celery logs it and acknowledges it (it can never run)."""
+        from . import rejects  # the task side: imported when first needed (it loads the pipeline)
+
+        body = message.body if isinstance(message.body, bytes) else str(message.body).encode("utf-8", "replace")
+        try:
+            rejects.dead_letter(self.app.conf.broker_url, "undecodable",
+                                f"its body cannot be decoded ({type(exc).__name__})", "", [],
+                                {"body_sha256": hashlib.sha256(body).hexdigest()})
+        except Exception:
+            log.exception("could not write the failure record of a message that cannot be decoded")
+        super().on_decode_error(message, exc)
 
     def on_close(self) -> None:
         unsettled.channel = None
