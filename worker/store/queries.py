@@ -1,16 +1,21 @@
 """Reading the store: ranked full-text search, one record, and the numbers of `ingest stats`.
 
 Search parses the query as a web search (`patriot missiles`, `"air defence" -drill`, `a or b`)
-against the weighted vector of title (A) and body (B). Ranking (``ts_rank_cd``) reads each
-candidate's whole vector, tens of microseconds a row, so a broad query over a large store would
-spend most of its time ranking thousands of matches: it ranks the newest ``scan`` matches (found
-through the GIN index and the date index, without reading vectors), which for news is what
-a reader wants, and bounds the cost. Snippets (``ts_headline`` re-parses a body) are made for
-the returned page only.
+against the weighted vector of title (A) and body (B), and puts the best matches first
+(``ts_rank_cd``; the newer first among equals) among the newest ``scan`` matches
+(`INGEST_SEARCH_SCAN`): ranking reads each candidate's whole vector, and a word found in most of
+a large store would otherwise cost a read of every match. Finding those newest matches costs
+the same whatever the query matches: the GIN match is intersected with a window of the newest
+records (``BitmapAnd`` with the date index, whose cut-off an index-only scan finds), and the
+window widens only when it holds fewer than ``scan`` matches (a rare word: few rows anyway).
+Snippets (``ts_headline`` re-parses its text, about a millisecond per article) are made for the
+returned page only, and from the passages of the body around the query's words, not the whole body.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -19,6 +24,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 MARK_START, MARK_STOP = "\x02", "\x03"  # highlight markers: the CLI turns them into colour or [..]
+DAY = "coalesce(r.published_at, r.received_at)"
 
 
 @dataclass
@@ -32,47 +38,136 @@ class Hit:
     snippet: str
 
 
-SCAN = 500
+SCAN = 500     # matches ranked per search (the newest ones): INGEST_SEARCH_SCAN
+WINDOW = 8     # the first window holds this many times ``scan`` of the newest records
+HEADLINE = ("StartSel=\x02, StopSel=\x03, MaxWords=35, MinWords=15, MaxFragments=2, "
+            "FragmentDelimiter=\" … \"")
+
+
+def ranked(conn: psycopg.Connection, query: str, where: list[str], params: dict[str, Any], columns: str, *,
+           scan: int, limit: int, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """Rows (``columns`` of ``records r``, plus ``rank``) of the best matches of ``query`` that meet
+    ``where``, among the newest ``scan`` matches; and how many candidates were ranked (<= ``scan``)."""
+    conditions = ["r.search @@ (SELECT q FROM q)", *where]
+    params = {**params, "query": query, "scan": scan, "limit": limit, "offset": offset}
+    window: int | None = max(scan, 1) * WINDOW
+    with conn.cursor(row_factory=dict_row) as cur:
+        while True:
+            cutoff = None
+            if window is not None:  # the day of the window's oldest record (index-only scan)
+                row = cur.execute(f"SELECT {DAY} AS day FROM records r ORDER BY 1 DESC OFFSET %s LIMIT 1",
+                                  (window - 1,)).fetchone()
+                cutoff = row["day"] if row else None
+            # The cut-off is a value, not a sub-query, and the statement is planned for it (never a
+            # generic plan): the planner then sees how few rows the window holds and intersects the
+            # two indexes (BitmapAnd) rather than reading every match's row to test its day.
+            cut = f" AND {DAY} >= %(cutoff)s" if cutoff is not None else ""
+            sql = f"""
+                WITH q AS MATERIALIZED (SELECT websearch_to_tsquery('english', %(query)s) AS q),
+                candidates AS MATERIALIZED (  -- GIN match AND the date window, then the newest
+                    SELECT r.id, {DAY} AS day FROM records r
+                    WHERE {' AND '.join(conditions)}{cut}
+                    ORDER BY day DESC, r.id DESC LIMIT %(scan)s),
+                page AS MATERIALIZED (  -- ranked by the small vector of title and lead
+                    SELECT c.id, c.day, ts_rank_cd(l.lead, (SELECT q FROM q)) AS rank
+                    FROM candidates c JOIN leads l USING (id)
+                    ORDER BY rank DESC, c.day DESC, c.id
+                    LIMIT %(limit)s OFFSET %(offset)s)
+                SELECT {columns}, page.rank, (SELECT count(*) FROM candidates) AS candidates
+                FROM page JOIN records r USING (id)
+                ORDER BY page.rank DESC, page.day DESC, r.id"""
+            rows = cur.execute(sql, {**params, "cutoff": cutoff}, prepare=False).fetchall()
+            if rows:
+                found = rows[0]["candidates"]
+            else:  # past the last page, or nothing: count the candidates alone
+                found = cur.execute(
+                    "WITH q AS MATERIALIZED (SELECT websearch_to_tsquery('english', %(query)s) AS q)"
+                    f" SELECT count(*) AS found FROM (SELECT 1 FROM records r WHERE {' AND '.join(conditions)}{cut}"
+                    " LIMIT %(scan)s) s", {**params, "cutoff": cutoff}, prepare=False).fetchone()["found"]
+            if found >= scan or cutoff is None:  # enough, or the window held every record
+                return rows, found
+            # Widen to where the matches found so far say ``scan`` of them lie (a rare word: to all).
+            window *= min(64, max(4, -(-3 * scan // max(found, 1))))
 
 
 def search(conn: psycopg.Connection, query: str, *, since: date | None = None, entity: str | None = None,
            status: str | None = None, limit: int = 20, scan: int = SCAN) -> list[Hit]:
     """Records matching ``query``, best first among the newest ``scan`` matches, with snippets."""
-    where = ["r.search @@ q.q"]
-    params: dict[str, Any] = {"query": query, "limit": limit, "scan": max(scan, limit),
-                              "options": f"StartSel={MARK_START}, StopSel={MARK_STOP}, MaxWords=35, MinWords=15, "
-                                         "MaxFragments=2, FragmentDelimiter=\" … \""}
+    where: list[str] = []
+    params: dict[str, Any] = {}
     if since is not None:
-        where.append("coalesce(r.published_at, r.received_at) >= %(since)s")
+        where.append(f"{DAY} >= %(since)s")
         params["since"] = since
     if entity:
-        where.append("EXISTS (SELECT 1 FROM mentions m WHERE m.record_id = r.id AND lower(m.name) = lower(%(entity)s))")
+        where.append("r.id IN (SELECT m.record_id FROM mentions m WHERE lower(m.name) = lower(%(entity)s))")
         params["entity"] = entity
     if status:
         where.append("r.dedup_status = %(status)s")
         params["status"] = status
-    sql = f"""
-        WITH q AS (SELECT websearch_to_tsquery('english', %(query)s) AS q),
-        matches AS MATERIALIZED (  -- through the GIN index: never walk the date index testing rows
-            SELECT r.id, coalesce(r.published_at, r.received_at) AS day FROM records r, q
-            WHERE {' AND '.join(where)}
-        ),
-        newest AS (SELECT id FROM matches ORDER BY day DESC LIMIT %(scan)s),
-        page AS (
-            SELECT r.id, r.title, r.site, r.published_at, r.dedup_status, r.record,
-                   ts_rank_cd(r.search, q.q) AS rank
-            FROM newest JOIN records r USING (id), q
-            ORDER BY rank DESC, r.id
-            LIMIT %(limit)s
-        )
-        SELECT page.id, page.title, page.site, page.published_at, page.dedup_status, page.rank,
-               ts_headline('english', page.record->>'body', q.q, %(options)s) AS snippet
-        FROM page, q
-        ORDER BY page.rank DESC, page.id
-    """
-    with conn.cursor() as cur:
-        cur.execute(sql, params)
-        return [Hit(*row) for row in cur.fetchall()]
+    rows, _ = ranked(conn, query, where, params,
+                     "r.id, r.title, r.site, r.published_at, r.dedup_status, r.record->>'body' AS body",
+                     scan=max(scan, limit), limit=limit)
+    snippets = headlines(conn, query, [row["body"] or "" for row in rows])
+    return [Hit(row["id"], row["title"], row["site"], row["published_at"], row["dedup_status"], row["rank"], snippet)
+            for row, snippet in zip(rows, snippets)]
+
+
+def headlines(conn: psycopg.Connection, query: str, bodies: list[str]) -> list[str]:
+    """A highlighted snippet of each body, from the passages around the query's words."""
+    if not bodies:
+        return []
+    terms = lexemes(conn, query)
+    texts = [passages(body, terms) for body in bodies]
+    row = conn.execute(
+        "SELECT array(SELECT ts_headline('english', t, websearch_to_tsquery('english', %s), %s)"
+        " FROM unnest(%s::text[]) WITH ORDINALITY AS u(t, n) ORDER BY n)", (query, HEADLINE, texts)).fetchone()
+    return list(row[0])
+
+
+def lexemes(conn: psycopg.Connection, query: str) -> list[str]:
+    """The stemmed words the query looks for (not the excluded ones), as PostgreSQL stems them."""
+    text = conn.execute("SELECT websearch_to_tsquery('english', %s)::text", (query,)).fetchone()[0]
+    return [m.group(2).replace("''", "'") for m in re.finditer(r"(!?)'((?:[^']|'')*)'", text) if not m.group(1)]
+
+
+PASSAGE = 300  # characters of body on each side of a word's first occurrence
+
+
+def passages(body: str, terms: list[str], width: int = PASSAGE) -> str:
+    """The parts of ``body`` around the first occurrence of each term, in order (overlaps merged);
+    the body's start when none occurs. A stem is mostly a prefix of its words (``missil``); when it
+    is not (``polici``), its last letter is dropped. ts_headline then marks the words themselves."""
+    spans: list[list[int]] = []
+    lower = body.lower()
+    for term in terms:
+        for stem in (term, term[:-1]):
+            if len(stem) < 2:
+                continue
+            found = re.search(r"\b" + re.escape(stem), lower)
+            if found:
+                spans.append([max(0, found.start() - width), min(len(body), found.start() + width)])
+                break
+    if not spans:
+        return body[:2 * width]
+    spans.sort()
+    merged = [spans[0]]
+    for start, end in spans[1:]:
+        if start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return "\n".join(_whole_words(body, start, end) for start, end in merged)
+
+
+def _whole_words(body: str, start: int, end: int) -> str:
+    """``body[start:end]`` without the partial words at its edges."""
+    if start > 0:
+        space = body.find(" ", start)
+        start = space + 1 if 0 <= space < end else start
+    if end < len(body):
+        space = body.rfind(" ", start, end)
+        end = space if space > start else end
+    return body[start:end]
 
 
 def show(conn: psycopg.Connection, record_id: str) -> dict[str, Any] | None:

@@ -23,7 +23,9 @@ WITH new AS (
                          %s::text[], %s::timestamptz[], %s::timestamptz[], %s::text[], %s::text[],
                          %s::text[], %s::int[], %s::jsonb[])
     ON CONFLICT (id) DO NOTHING
-    RETURNING id
+    RETURNING id, title, record->>'body' AS body
+), ranked AS (
+    INSERT INTO leads (id, lead) SELECT id, search_lead(title, body) FROM new
 ), stale AS (
     DELETE FROM failures WHERE id IN (SELECT id FROM new)
 ), mentioned AS (
@@ -66,7 +68,7 @@ def _json(outcome: Outcome) -> str:
 def write_outcomes(conn: psycopg.Connection, outcomes: Sequence[Outcome]) -> list[bool]:
     """Write ``outcomes`` atomically; True for each that was not in the store before.
 
-    Records (with their mentions, and the removal of earlier failures) are one statement, and so
+    Records (with their mentions and search leads, and the removal of earlier failures) are one statement, and so
     are failures: on an autocommit connection a batch of one kind is one round trip.
     """
     records = [o for o in outcomes if isinstance(o, Record)]

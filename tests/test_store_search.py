@@ -1,0 +1,156 @@
+"""Search over the store: ranking, the window of newest records, filters together, snippets, and
+the upgrade of a store written before search had its own lead vectors.
+
+Records are the seeds through the real pipeline (full enrichment), and dated copies of them under
+new ids where a test needs a store larger than search's first window.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, timedelta, timezone
+
+import psycopg
+import pytest
+import redis
+
+from tests.conftest import DATA, SEEDS
+from worker import pipeline
+from worker.models import Record
+from worker.pipeline.dedupe import DedupIndex
+from worker.settings import Settings
+from worker.sources.messages import read_source
+from worker.store import connect, migrate, migrations
+from worker.store import queries as store_queries
+from worker.store.queries import MARK_START, MARK_STOP, WINDOW, search
+from worker.store.writes import write_outcomes
+from worker.web.queries import Filters, records
+
+
+@pytest.fixture(scope="module")
+def seeds(tmp_path_factory: pytest.TempPathFactory, redis_server) -> dict[str, Record]:
+    """The records of the five seeds and of a wire copy of seed 001, by file name prefix."""
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushall()
+    settings = Settings(enrich="full", records_dir=tmp_path_factory.mktemp("unused"))
+    index = DedupIndex.from_settings(client, settings)
+    found = {}
+    for path in [*SEEDS, DATA / "dedupe" / "001_wire_copy.txt"]:
+        source, data, _ = read_source(path, path.parent, settings.max_file_bytes)
+        for outcome in pipeline.run(source, data, index, settings):
+            found[path.name[:3] if path.parent.name == "seeds" else "wire"] = outcome
+    client.flushall()
+    return found
+
+
+@pytest.fixture
+def conn(postgres_url: str) -> psycopg.Connection:
+    with connect(postgres_url, autocommit=True) as connection:
+        yield connection
+
+
+def dated(record: Record, number: int, day: datetime) -> Record:
+    """``record`` under a new id, published on ``day`` (a different article for the store)."""
+    return record.model_copy(update={"id": f"{number:024x}", "published_at": day,
+                                     "source": record.source.model_copy(update={"name": f"copy-{number}.txt"})})
+
+
+DAY0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
+
+
+def test_the_best_match_comes_first_though_it_is_the_oldest(conn: psycopg.Connection, seeds: dict) -> None:
+    # Seed 003 names Patriot missiles in its title and lead; 000 and 002 once each, deep in the body.
+    copies = [dated(seeds[n], i, DAY0 + timedelta(days=1 + i)) for i, n in enumerate(["000", "002"] * 20)]
+    best = dated(seeds["003"], 99, DAY0)
+    write_outcomes(conn, [best, *copies])
+    hits = search(conn, "patriot missiles", scan=50)
+    assert len(hits) == 20 and hits[0].id == best.id
+    for a, b in zip(hits, hits[1:]):  # best first; among equals, the newer (ids count days here)
+        assert a.rank > b.rank or (a.rank == b.rank and a.id > b.id)
+
+
+def test_search_widens_its_window_to_reach_an_old_rare_match(conn: psycopg.Connection, seeds: dict) -> None:
+    scan = 5
+    newer = [dated(seeds[n], i, DAY0 + timedelta(days=1 + i)) for i, n in enumerate(["001", "004"] * (scan * WINDOW))]
+    old = dated(seeds["003"], 999, DAY0)  # the only one naming Patriot, older than the first window
+    write_outcomes(conn, [old, *newer])
+    assert [h.id for h in search(conn, "patriot", scan=scan)] == [old.id]
+
+
+def test_search_ranks_only_the_newest_scan_matches_of_a_large_store(conn: psycopg.Connection, seeds: dict) -> None:
+    scan = 4
+    matching = [dated(seeds["002"], i, DAY0 + timedelta(days=i)) for i in range(scan * WINDOW * 2)]
+    write_outcomes(conn, matching)
+    hits = search(conn, "patriot", scan=scan, limit=scan)
+    assert {h.id for h in hits} == {r.id for r in matching[-scan:]}
+
+
+def test_a_snippet_marks_a_word_found_deep_in_a_long_body(conn: psycopg.Connection, seeds: dict) -> None:
+    record = seeds["000"]  # "Patriot" first at about character 1,460 of 2,700
+    long = record.model_copy(update={"body": record.body + "\n" + "\n".join([seeds["004"].body] * 20)})
+    write_outcomes(conn, [long])
+    (hit,) = search(conn, "patriot")
+    assert f"{MARK_START}Patriot{MARK_STOP}" in hit.snippet and len(hit.snippet) < 600
+
+
+def test_passages_hold_each_words_first_occurrence_and_fall_back_to_the_start() -> None:
+    body = "Opening words. " + "filler " * 200 + "The policy changed. " + "filler " * 200 + "Missiles flew."
+    text = store_queries.passages(body, ["polici", "missil"], width=40)
+    assert "policy changed" in text and "Missiles flew" in text and "Opening" not in text
+    assert store_queries.passages(body, ["absent"], width=40).startswith("Opening words.")
+
+
+def test_records_page_combines_search_status_source_and_dates(conn: psycopg.Connection, seeds: dict) -> None:
+    write_outcomes(conn, list(seeds.values()))
+    site = "example-site"
+    conn.execute("UPDATE records SET site = %s WHERE id IN (%s, %s)", (site, seeds["003"].id, seeds["002"].id))
+    both = Filters(q="patriot", source=site)
+    assert {r["id"] for r in records(conn, both).rows} == {seeds["003"].id, seeds["002"].id}
+    after = Filters(q="patriot", source=site, since=date(2025, 7, 1), status="unique")
+    assert [r["id"] for r in records(conn, after).rows] == [seeds["003"].id]  # 002 is of 2025-06-25
+    copies = Filters(q=seeds["wire"].body.split()[10], status="duplicate")
+    assert [r["id"] for r in records(conn, copies).rows] == [seeds["wire"].id]
+    assert records(conn, Filters(q="patriot", entity="joe biden")).rows[0]["id"] == seeds["000"].id
+
+
+def test_records_page_counts_the_ranked_matches_and_pages_past_the_last(conn: psycopg.Connection, seeds: dict) -> None:
+    write_outcomes(conn, list(seeds.values()))
+    first = records(conn, Filters(q="patriot", per_page=2))
+    assert (len(first.rows), first.total, first.capped, first.pages) == (2, 3, False, 2)
+    beyond = records(conn, Filters(q="patriot", per_page=2, page=3))
+    assert (beyond.rows, beyond.total) == ([], 3)
+
+
+def test_a_store_written_before_search_leads_upgrades_in_place(postgres_server, seeds: dict,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    name = f"upgrade_{secrets.token_hex(4)}"
+    admin = postgres_server.url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as server:
+        server.execute(f"CREATE DATABASE {name}")
+    try:
+        url = postgres_server.url.rsplit("/", 1)[0] + "/" + name
+        with connect(url) as conn:
+            earlier = [m for m in migrations() if m[0] < 60]
+            monkeypatch.setattr("worker.store.migrations", lambda: earlier)
+            migrate(conn)
+            for r in seeds.values():  # as the sink wrote them then: records only
+                conn.execute(
+                    "INSERT INTO records (id, source_name, source_path, source_sha256, title, published_at,"
+                    " received_at, dedup_status, duplicate_of, word_count, record)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)",
+                    (r.id, r.source.name, r.source.path, r.source.sha256, r.title, r.published_at,
+                     r.source.received_at, r.dedup.status, r.dedup.duplicate_of, r.word_count,
+                     r.model_dump_json()))
+            conn.commit()
+            monkeypatch.undo()
+            assert 60 in migrate(conn)
+            conn.commit()
+            assert conn.execute("SELECT count(*) FROM leads").fetchone()[0] == len(seeds)
+            hits = search(conn, "patriot missiles")
+            assert hits[0].id == seeds["003"].id and {h.id for h in hits} == {seeds[n].id for n in ("000", "002", "003")}
+            write_outcomes(conn, [dated(seeds["003"], 7, DAY0)])  # and the sink writes to the new schema
+            conn.commit()
+            assert conn.execute("SELECT count(*) FROM leads").fetchone()[0] == len(seeds) + 1
+    finally:
+        with psycopg.connect(admin, autocommit=True) as server:
+            server.execute(f"DROP DATABASE {name} WITH (FORCE)")
