@@ -69,7 +69,7 @@ def test_the_best_match_comes_first_though_it_is_the_oldest(conn: psycopg.Connec
         assert a.rank > b.rank or (a.rank == b.rank and a.id > b.id)
 
 
-def test_search_widens_its_window_to_reach_an_old_rare_match(conn: psycopg.Connection, seeds: dict) -> None:
+def test_search_reaches_an_old_rare_match_beyond_the_window_of_newest_records(conn: psycopg.Connection, seeds: dict) -> None:
     scan = 5
     newer = [dated(seeds[n], i, DAY0 + timedelta(days=1 + i)) for i, n in enumerate(["001", "004"] * (scan * WINDOW))]
     old = dated(seeds["003"], 999, DAY0)  # the only one naming Patriot, older than the first window

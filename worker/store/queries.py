@@ -3,11 +3,12 @@
 Search parses the query as a web search (`patriot missiles`, `"air defence" -drill`, `a or b`)
 against the weighted vector of title (A) and body (B), and puts the best matches first
 (``ts_rank_cd``; the newer first among equals) among the newest ``scan`` matches
-(`INGEST_SEARCH_SCAN`): ranking reads each candidate's whole vector, and a word found in most of
-a large store would otherwise cost a read of every match. Finding those newest matches costs
-the same whatever the query matches: the GIN match is intersected with a window of the newest
-records (``BitmapAnd`` with the date index, whose cut-off an index-only scan finds), and the
-window widens only when it holds fewer than ``scan`` matches (a rare word: few rows anyway).
+(`INGEST_SEARCH_SCAN`). Ranking reads a small vector of title and lead kept in its row (table
+``leads``), not the TOASTed whole-body vector. Finding the newest matches costs about the same
+whatever the query matches: the GIN match is intersected with a window of the newest
+``WINDOW * scan`` records (``BitmapAnd`` with the date index, whose cut-off an index-only scan
+finds); only when the window holds fewer than ``scan`` matches (a rare word, a narrow filter:
+few rows to read) is the whole store searched.
 Snippets (``ts_headline`` re-parses its text, about a millisecond per article) are made for the
 returned page only, and from the passages of the body around the query's words, not the whole body.
 """
@@ -25,6 +26,10 @@ from psycopg.rows import dict_row
 
 MARK_START, MARK_STOP = "\x02", "\x03"  # highlight markers: the CLI turns them into colour or [..]
 DAY = "coalesce(r.published_at, r.received_at)"
+# Records naming an entity, from the smaller side: its mentions (an index-only scan) give the ids,
+# and the records are fetched by id. A semi-join walking the newest records, testing each, reads
+# the whole store for an entity that was in the news only a while ago.
+MENTIONED = "r.id = ANY(ARRAY(SELECT m.record_id FROM mentions m WHERE lower(m.name) = lower(%(entity)s)))"
 
 
 @dataclass
@@ -50,44 +55,45 @@ def ranked(conn: psycopg.Connection, query: str, where: list[str], params: dict[
     ``where``, among the newest ``scan`` matches; and how many candidates were ranked (<= ``scan``)."""
     conditions = ["r.search @@ (SELECT q FROM q)", *where]
     params = {**params, "query": query, "scan": scan, "limit": limit, "offset": offset}
-    window: int | None = max(scan, 1) * WINDOW
     with conn.cursor(row_factory=dict_row) as cur:
-        while True:
-            cutoff = None
-            if window is not None:  # the day of the window's oldest record (index-only scan)
-                row = cur.execute(f"SELECT {DAY} AS day FROM records r ORDER BY 1 DESC OFFSET %s LIMIT 1",
-                                  (window - 1,)).fetchone()
-                cutoff = row["day"] if row else None
-            # The cut-off is a value, not a sub-query, and the statement is planned for it (never a
-            # generic plan): the planner then sees how few rows the window holds and intersects the
-            # two indexes (BitmapAnd) rather than reading every match's row to test its day.
-            cut = f" AND {DAY} >= %(cutoff)s" if cutoff is not None else ""
-            sql = f"""
-                WITH q AS MATERIALIZED (SELECT websearch_to_tsquery('english', %(query)s) AS q),
-                candidates AS MATERIALIZED (  -- GIN match AND the date window, then the newest
-                    SELECT r.id, {DAY} AS day FROM records r
-                    WHERE {' AND '.join(conditions)}{cut}
-                    ORDER BY day DESC, r.id DESC LIMIT %(scan)s),
-                page AS MATERIALIZED (  -- ranked by the small vector of title and lead
-                    SELECT c.id, c.day, ts_rank_cd(l.lead, (SELECT q FROM q)) AS rank
-                    FROM candidates c JOIN leads l USING (id)
-                    ORDER BY rank DESC, c.day DESC, c.id
-                    LIMIT %(limit)s OFFSET %(offset)s)
-                SELECT {columns}, page.rank, (SELECT count(*) FROM candidates) AS candidates
-                FROM page JOIN records r USING (id)
-                ORDER BY page.rank DESC, page.day DESC, r.id"""
-            rows = cur.execute(sql, {**params, "cutoff": cutoff}, prepare=False).fetchall()
-            if rows:
-                found = rows[0]["candidates"]
-            else:  # past the last page, or nothing: count the candidates alone
-                found = cur.execute(
-                    "WITH q AS MATERIALIZED (SELECT websearch_to_tsquery('english', %(query)s) AS q)"
-                    f" SELECT count(*) AS found FROM (SELECT 1 FROM records r WHERE {' AND '.join(conditions)}{cut}"
-                    " LIMIT %(scan)s) s", {**params, "cutoff": cutoff}, prepare=False).fetchone()["found"]
-            if found >= scan or cutoff is None:  # enough, or the window held every record
-                return rows, found
-            # Widen to where the matches found so far say ``scan`` of them lie (a rare word: to all).
-            window *= min(64, max(4, -(-3 * scan // max(found, 1))))
+        # The day of the window's oldest record (an index-only scan); none: the store is smaller.
+        row = cur.execute(f"SELECT {DAY} AS day FROM records r ORDER BY 1 DESC OFFSET %s LIMIT 1",
+                          (max(scan, 1) * WINDOW - 1,)).fetchone()
+        cutoff = row["day"] if row else None
+        # The cut-off is a value, not a sub-query, and the statement is planned for it (never a
+        # generic plan): the planner then sees how few rows the window holds and intersects the
+        # indexes (BitmapAnd) rather than reading every match's row to test its day. The whole
+        # store is searched only when the window holds fewer than ``scan`` matches (a rare word,
+        # a narrow filter: few rows to read), in the same statement.
+        match = f"SELECT r.id, {DAY} AS day FROM records r WHERE {' AND '.join(conditions)}"
+        newest = "ORDER BY day DESC, r.id DESC LIMIT %(scan)s"
+        if cutoff is None:
+            candidates = f"candidates AS MATERIALIZED ({match} {newest})"
+        else:
+            candidates = f"""windowed AS MATERIALIZED ({match} AND {DAY} >= %(cutoff)s {newest}),
+                candidates AS MATERIALIZED (
+                    SELECT * FROM windowed WHERE (SELECT count(*) FROM windowed) >= %(scan)s
+                    UNION ALL  -- not run at all when the window had enough
+                    SELECT * FROM ({match} {newest}) s WHERE (SELECT count(*) FROM windowed) < %(scan)s)"""
+        sql = f"""
+            WITH q AS MATERIALIZED (SELECT websearch_to_tsquery('english', %(query)s) AS q),
+            {candidates},
+            page AS MATERIALIZED (  -- ranked by the small vector of title and lead
+                SELECT c.id, c.day, ts_rank_cd(l.lead, (SELECT q FROM q)) AS rank
+                FROM candidates c JOIN leads l USING (id)
+                ORDER BY rank DESC, c.day DESC, c.id
+                LIMIT %(limit)s OFFSET %(offset)s)
+            SELECT {columns}, page.rank, (SELECT count(*) FROM candidates) AS candidates
+            FROM page JOIN records r USING (id)
+            ORDER BY page.rank DESC, page.day DESC, r.id"""
+        params["cutoff"] = cutoff
+        rows = cur.execute(sql, params, prepare=False).fetchall()
+        if rows or offset == 0:
+            return rows, rows[0]["candidates"] if rows else 0
+        # Past the last page: count the candidates alone.
+        count = f"WITH q AS MATERIALIZED (SELECT websearch_to_tsquery('english', %(query)s) AS q), {candidates}"
+        return rows, cur.execute(count + " SELECT count(*) AS found FROM candidates", params,
+                                 prepare=False).fetchone()["found"]
 
 
 def search(conn: psycopg.Connection, query: str, *, since: date | None = None, entity: str | None = None,
@@ -99,7 +105,7 @@ def search(conn: psycopg.Connection, query: str, *, since: date | None = None, e
         where.append(f"{DAY} >= %(since)s")
         params["since"] = since
     if entity:
-        where.append("r.id IN (SELECT m.record_id FROM mentions m WHERE lower(m.name) = lower(%(entity)s))")
+        where.append(MENTIONED)
         params["entity"] = entity
     if status:
         where.append("r.dedup_status = %(status)s")

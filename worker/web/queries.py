@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from ..store.queries import SCAN, ranked
+from ..store.queries import MENTIONED, SCAN, ranked
 
 COUNT_CAP = 1000  # "1000+" rather than counting every match of a broad filter
 KINDS = {"person": "persons", "organization": "organizations", "location": "locations"}
@@ -49,7 +49,7 @@ class Filters:
             where.append("r.dedup_status = %(status)s")
             params["status"] = self.status
         if self.entity:
-            where.append("r.id IN (SELECT m.record_id FROM mentions m WHERE lower(m.name) = lower(%(entity)s))")
+            where.append(MENTIONED)
             params["entity"] = self.entity
         if self.source:
             where.append("(r.site = %(source)s OR r.source_name = %(source)s)")

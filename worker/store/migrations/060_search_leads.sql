@@ -22,3 +22,12 @@ INSERT INTO leads (id, lead) SELECT id, search_lead(title, record->>'body') FROM
 CREATE INDEX records_day_covering ON records ((coalesce(published_at, received_at)))
     INCLUDE (published_at, received_at);
 DROP INDEX records_day;
+
+-- The records page's source filter (site OR file name) as one BitmapOr that search can AND with
+-- its GIN match, rather than a test of every match's row.
+CREATE INDEX records_source_name ON records (source_name);
+
+-- An entity's mentions from the index alone (index-only scans): the records-by-entity filter and
+-- the entity page read a few hundred index entries instead of as many scattered heap pages.
+CREATE INDEX mentions_name_covering ON mentions (lower(name)) INCLUDE (kind, name, record_id, count);
+DROP INDEX mentions_name;
