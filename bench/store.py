@@ -16,6 +16,7 @@ With --write, rewrites the "store" section of BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shutil
 import statistics
@@ -44,7 +45,7 @@ from worker.sinks.stream import StreamSink  # noqa: E402
 from worker.sources.messages import read_source  # noqa: E402
 from worker.store import connect, migrate  # noqa: E402
 from worker.store.embedded import EmbeddedPostgres  # noqa: E402
-from worker.store.queries import search  # noqa: E402
+from worker.store.queries import SCAN, WINDOW, search  # noqa: E402
 from worker.store.writes import write_outcomes  # noqa: E402
 
 
@@ -246,8 +247,11 @@ def main() -> None:
         sections.append(table(
             ["two-word queries, words drawn", "queries", "matches p50", "matches p99", "p50 ms", "p95 ms",
              "p99 ms", "max ms"], rows))
-        sections[-1] = (f"Search over {args.records:,} records (bodies of real paragraphs), ranked among the "
-                        f"newest 500 matches, 20 hits with snippets:\n\n" + sections[-1] +
+        load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+        sections[-1] = (f"Search over {args.records:,} records (bodies of real paragraphs), 20 hits with snippets, "
+                        f"best first by title and lead among the newest {SCAN} matches (found in a window of the "
+                        f"newest {SCAN * WINDOW:,} records, else the whole store); load average after the "
+                        f"queries (1/5/15 min, 2 cores): {load}:\n\n" + sections[-1] +
                         f"\n\nLoad rate into the store (batches of 1,000, one transaction each): {rate:,.0f} records/s.")
         print(sections[-1])
     finally:
@@ -257,7 +261,7 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     if args.write:
         write_section("store", "Store: sink costs, throughput with all sinks, search latency",
-                      "\n\n".join(sections), "python bench/store.py --write")
+                      "\n\n".join(sections), "python bench/store.py " + " ".join(sys.argv[1:]))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ returned page only, and from the passages of the body around the query's words, 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -45,7 +44,7 @@ class Hit:
 
 SCAN = 500     # matches ranked per search (the newest ones): INGEST_SEARCH_SCAN
 WINDOW = 8     # the first window holds this many times ``scan`` of the newest records
-HEADLINE = ("StartSel=\x02, StopSel=\x03, MaxWords=35, MinWords=15, MaxFragments=2, "
+HEADLINE = (f"StartSel={MARK_START}, StopSel={MARK_STOP}, MaxWords=35, MinWords=15, MaxFragments=2, "
             "FragmentDelimiter=\" … \"")
 
 
