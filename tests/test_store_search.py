@@ -7,6 +7,7 @@ new ids where a test needs a store larger than search's first window.
 
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import date, datetime, timedelta, timezone
 
@@ -83,6 +84,26 @@ def test_search_ranks_only_the_newest_scan_matches_of_a_large_store(conn: psycop
     write_outcomes(conn, matching)
     hits = search(conn, "patriot", scan=scan, limit=scan)
     assert {h.id for h in hits} == {r.id for r in matching[-scan:]}
+
+
+def test_ingest_search_ranks_as_many_newest_matches_as_INGEST_SEARCH_SCAN_says(
+        postgres_url: str, seeds: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from worker.cli import main as cli
+
+    best = dated(seeds["003"], 99, DAY0)  # the best match, older than 25 weaker ones
+    with connect(postgres_url, autocommit=True) as conn:
+        write_outcomes(conn, [best, *(dated(seeds["002"], i, DAY0 + timedelta(days=1 + i)) for i in range(25))])
+    monkeypatch.setenv("INGEST_POSTGRES_URL", postgres_url)
+
+    def first() -> str:
+        output = CliRunner().invoke(cli, ["search", "patriot", "--json", "--limit", "1"]).output
+        return json.loads(output.splitlines()[0])["id"]
+
+    assert first() == best.id  # among the newest 500 (the default)
+    monkeypatch.setenv("INGEST_SEARCH_SCAN", "20")
+    assert first() != best.id  # beyond the newest 20
 
 
 def test_a_snippet_marks_a_word_found_deep_in_a_long_body(conn: psycopg.Connection, seeds: dict) -> None:
