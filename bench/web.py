@@ -56,7 +56,7 @@ def fill(url: str, count: int, seed: int = 3) -> float:
     ids: list[str] = []
     with connect(url) as conn:
         migrate(conn)
-        conn.execute("TRUNCATE records, failures, mentions, leads")
+        conn.execute("TRUNCATE records, failures, mentions, leads, entity_days")
         conn.commit()
         started = time.perf_counter()
         for first in range(0, count, 1000):

@@ -24,8 +24,8 @@ from worker.sources.messages import read_source
 from worker.store import connect, migrate, migrations
 from worker.store import queries as store_queries
 from worker.store.queries import MARK_START, MARK_STOP, WINDOW, search
-from worker.store.writes import write_outcomes
-from worker.web.queries import Filters, records
+from worker.store.writes import mention_rows, write_outcomes
+from worker.web.queries import KINDS, Filters, records, top_entities
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +142,35 @@ def test_records_page_counts_the_ranked_matches_and_pages_past_the_last(conn: ps
     assert (beyond.rows, beyond.total) == ([], 3)
 
 
+COUNT_OVER_MENTIONS = """
+    SELECT m.kind, m.name, count(*), sum(m.count) FROM mentions m
+    JOIN records r ON r.id = m.record_id AND r.dedup_status = 'unique'
+    WHERE m.kind = ANY(%s) AND coalesce(r.published_at, r.received_at) >= now() - make_interval(days => %s)
+    GROUP BY 1, 2"""
+
+
+def _tops_over_mentions(conn: psycopg.Connection, days: int = 100_000) -> dict:
+    """The top lists' numbers counted the long way: every mention of an original of the period."""
+    rows = conn.execute(COUNT_OVER_MENTIONS, (list(KINDS), days))
+    return {(kind, name): (n, int(total)) for kind, name, n, total in rows}
+
+
+def _tops(conn: psycopg.Connection, days: int | None = None) -> dict:
+    lists = top_entities(conn, days=days, limit=1000)
+    return {(row["kind"], row["name"]): (row["records"], row["mentions"]) for rows in lists.values() for row in rows}
+
+
+def test_the_top_entities_from_counts_per_day_equal_a_count_over_every_mention(
+        conn: psycopg.Connection, seeds: dict) -> None:
+    later = dated(seeds["000"], 5, DAY0 + timedelta(days=3))  # the same names on another day
+    write_outcomes(conn, [*seeds.values(), later])
+    write_outcomes(conn, [*seeds.values(), later])  # written again: counted once
+    expected = _tops_over_mentions(conn)
+    assert _tops(conn) == expected and expected[("person", "Joe Biden")][0] == 2
+    recent = _tops_over_mentions(conn, days=30)  # seed 000 has no date: received today
+    assert _tops(conn, days=30) == recent and 0 < len(recent) < len(expected)
+
+
 def test_a_store_written_before_search_leads_upgrades_in_place(postgres_server, seeds: dict,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     name = f"upgrade_{secrets.token_hex(4)}"
@@ -154,7 +183,7 @@ def test_a_store_written_before_search_leads_upgrades_in_place(postgres_server, 
             earlier = [m for m in migrations() if m[0] < 60]
             monkeypatch.setattr("worker.store.migrations", lambda: earlier)
             migrate(conn)
-            for r in seeds.values():  # as the sink wrote them then: records only
+            for r in seeds.values():  # as the sink wrote them then: records and mentions
                 conn.execute(
                     "INSERT INTO records (id, source_name, source_path, source_sha256, title, published_at,"
                     " received_at, dedup_status, duplicate_of, word_count, record)"
@@ -162,11 +191,14 @@ def test_a_store_written_before_search_leads_upgrades_in_place(postgres_server, 
                     (r.id, r.source.name, r.source.path, r.source.sha256, r.title, r.published_at,
                      r.source.received_at, r.dedup.status, r.dedup.duplicate_of, r.word_count,
                      r.model_dump_json()))
+                for row in mention_rows(r.id, r.entities):
+                    conn.execute("INSERT INTO mentions (record_id, kind, name, count) VALUES (%s, %s, %s, %s)", row)
             conn.commit()
             monkeypatch.undo()
-            assert 60 in migrate(conn)
+            assert migrate(conn) == [60, 61]
             conn.commit()
             assert conn.execute("SELECT count(*) FROM leads").fetchone()[0] == len(seeds)
+            assert _tops(conn) == _tops_over_mentions(conn) != {}
             hits = search(conn, "patriot missiles")
             assert hits[0].id == seeds["003"].id and {h.id for h in hits} == {seeds[n].id for n in ("000", "002", "003")}
             write_outcomes(conn, [dated(seeds["003"], 7, DAY0)])  # and the sink writes to the new schema

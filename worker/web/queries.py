@@ -139,18 +139,17 @@ def clusters(conn: psycopg.Connection, *, page: int = 1, per_page: int = 20) -> 
 
 
 def top_entities(conn: psycopg.Connection, *, days: int | None, limit: int = 15) -> dict[str, list[dict[str, Any]]]:
-    """The most named people, organisations and places of the period (records, then mentions),
-    counted over originals only, in one pass over the period's mentions."""
-    period = f"AND {DAY} >= now() - make_interval(days => %(days)s)" if days else ""
+    """The most named people, organisations and places of the period's days (records, then
+    mentions), counted over originals only, from the counts per day (``entity_days``)."""
+    period = "AND day >= ((now() - make_interval(days => %(days)s)) AT TIME ZONE 'UTC')::date" if days else ""
     tops: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
     with conn.cursor(row_factory=dict_row) as cur:
         for row in cur.execute(
                 "SELECT kind, name, records, mentions FROM ("
-                " SELECT m.kind, m.name, count(*) AS records, sum(m.count)::int AS mentions,"
-                "  row_number() OVER (PARTITION BY m.kind ORDER BY count(*) DESC, sum(m.count) DESC, m.name) AS n"
-                " FROM mentions m JOIN records r ON r.id = m.record_id AND r.dedup_status = 'unique'"
-                f" WHERE m.kind = ANY(%(kinds)s) {period}"
-                " GROUP BY m.kind, m.name) ranked WHERE n <= %(limit)s ORDER BY kind, n",
+                " SELECT kind, name, sum(records)::int AS records, sum(mentions)::int AS mentions,"
+                "  row_number() OVER (PARTITION BY kind ORDER BY sum(records) DESC, sum(mentions) DESC, name) AS n"
+                f" FROM entity_days WHERE kind = ANY(%(kinds)s) {period}"
+                " GROUP BY kind, name) ranked WHERE n <= %(limit)s ORDER BY kind, n",
                 {"kinds": list(KINDS), "days": days, "limit": limit}).fetchall():
             tops[row["kind"]].append(row)
     return tops
