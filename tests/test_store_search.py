@@ -22,7 +22,6 @@ from worker.pipeline.dedupe import DedupIndex
 from worker.settings import Settings
 from worker.sources.messages import read_source
 from worker.store import connect, migrate, migrations
-from worker.store import queries as store_queries
 from worker.store.queries import MARK_START, MARK_STOP, WINDOW, search
 from worker.store.writes import mention_rows, write_outcomes
 from worker.web.queries import KINDS, Filters, records, top_entities
@@ -114,11 +113,17 @@ def test_a_snippet_marks_a_word_found_deep_in_a_long_body(conn: psycopg.Connecti
     assert f"{MARK_START}Patriot{MARK_STOP}" in hit.snippet and len(hit.snippet) < 600
 
 
-def test_passages_hold_each_words_first_occurrence_and_fall_back_to_the_start() -> None:
+def test_passages_hold_each_words_first_occurrence_and_fall_back_to_the_start(conn: psycopg.Connection) -> None:
     body = "Opening words. " + "filler " * 200 + "The policy changed. " + "filler " * 200 + "Missiles flew."
-    text = store_queries.passages(body, ["polici", "missil"], width=40)
+
+    def passages(query: str) -> str:
+        return conn.execute("SELECT search_passages(%s, websearch_to_tsquery('english', %s), 40)",
+                            (body, query)).fetchone()[0]
+
+    text = passages("policies missile")  # stems "polici" (not a prefix of "policy") and "missil"
     assert "policy changed" in text and "Missiles flew" in text and "Opening" not in text
-    assert store_queries.passages(body, ["absent"], width=40).startswith("Opening words.")
+    assert "Missiles" not in passages("policy -missiles")  # an excluded word is not looked for
+    assert passages("absent").startswith("Opening words.")
 
 
 def test_records_page_combines_search_status_source_and_dates(conn: psycopg.Connection, seeds: dict) -> None:

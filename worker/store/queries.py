@@ -10,12 +10,13 @@ whatever the query matches: the GIN match is intersected with a window of the ne
 finds); only when the window holds fewer than ``scan`` matches (a rare word, a narrow filter:
 few rows to read) is the whole store searched.
 Snippets (``ts_headline`` re-parses its text, about a millisecond per article) are made for the
-returned page only, and from the passages of the body around the query's words, not the whole body.
+returned page only, in the same statement, from the passages of the body around the query's words
+(``search_passages``, migration 060), not the whole body: a search is one round trip.
 """
 
 from __future__ import annotations
 
-import re
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -55,10 +56,7 @@ def ranked(conn: psycopg.Connection, query: str, where: list[str], params: dict[
     conditions = ["r.search @@ (SELECT q FROM q)", *where]
     params = {**params, "query": query, "scan": scan, "limit": limit, "offset": offset}
     with conn.cursor(row_factory=dict_row) as cur:
-        # The day of the window's oldest record (an index-only scan); none: the store is smaller.
-        row = cur.execute(f"SELECT {DAY} AS day FROM records r ORDER BY 1 DESC OFFSET %s LIMIT 1",
-                          (max(scan, 1) * WINDOW - 1,)).fetchone()
-        cutoff = row["day"] if row else None
+        cutoff = _cutoff(cur, max(scan, 1) * WINDOW)
         # The cut-off is a value, not a sub-query, and the statement is planned for it (never a
         # generic plan): the planner then sees how few rows the window holds and intersects the
         # indexes (BitmapAnd) rather than reading every match's row to test its day. The whole
@@ -95,6 +93,23 @@ def ranked(conn: psycopg.Connection, query: str, where: list[str], params: dict[
                                  prepare=False).fetchone()["found"]
 
 
+CUTOFF_TTL = 5.0  # seconds a window's cut-off is reused by the searches of one process
+_cutoffs: dict[tuple[str, int], tuple[datetime | None, float]] = {}
+
+
+def _cutoff(cur: psycopg.Cursor, window: int) -> datetime | None:
+    """The day of the ``window``-th newest record (an index-only scan), None if the store holds
+    fewer; reused for a few seconds. A stale one is harmless: records stored since only widen
+    the window, and a window holding too few matches (an emptied store) falls back to the whole."""
+    key, now = (cur.connection.info.dsn, window), time.monotonic()
+    cached = _cutoffs.get(key)
+    if cached is None or now - cached[1] > CUTOFF_TTL:
+        row = cur.execute(f"SELECT {DAY} AS day FROM records r ORDER BY 1 DESC OFFSET %s LIMIT 1",
+                          (window - 1,)).fetchone()
+        cached = _cutoffs[key] = (row["day"] if row else None, now)
+    return cached[0]
+
+
 def search(conn: psycopg.Connection, query: str, *, since: date | None = None, entity: str | None = None,
            status: str | None = None, limit: int = 20, scan: int = SCAN) -> list[Hit]:
     """Records matching ``query``, best first among the newest ``scan`` matches, with snippets."""
@@ -109,70 +124,13 @@ def search(conn: psycopg.Connection, query: str, *, since: date | None = None, e
     if status:
         where.append("r.dedup_status = %(status)s")
         params["status"] = status
-    rows, _ = ranked(conn, query, where, params,
-                     "r.id, r.title, r.site, r.published_at, r.dedup_status, r.record->>'body' AS body",
+    params["headline"] = HEADLINE
+    snippet = ("ts_headline('english', search_passages(r.record->>'body', (SELECT q FROM q)), (SELECT q FROM q),"
+               " %(headline)s) AS snippet")  # the page's rows only
+    rows, _ = ranked(conn, query, where, params, f"r.id, r.title, r.site, r.published_at, r.dedup_status, {snippet}",
                      scan=max(scan, limit), limit=limit)
-    snippets = headlines(conn, query, [row["body"] or "" for row in rows])
-    return [Hit(row["id"], row["title"], row["site"], row["published_at"], row["dedup_status"], row["rank"], snippet)
-            for row, snippet in zip(rows, snippets)]
-
-
-def headlines(conn: psycopg.Connection, query: str, bodies: list[str]) -> list[str]:
-    """A highlighted snippet of each body, from the passages around the query's words."""
-    if not bodies:
-        return []
-    terms = lexemes(conn, query)
-    texts = [passages(body, terms) for body in bodies]
-    row = conn.execute(
-        "SELECT array(SELECT ts_headline('english', t, websearch_to_tsquery('english', %s), %s)"
-        " FROM unnest(%s::text[]) WITH ORDINALITY AS u(t, n) ORDER BY n)", (query, HEADLINE, texts)).fetchone()
-    return list(row[0])
-
-
-def lexemes(conn: psycopg.Connection, query: str) -> list[str]:
-    """The stemmed words the query looks for (not the excluded ones), as PostgreSQL stems them."""
-    text = conn.execute("SELECT websearch_to_tsquery('english', %s)::text", (query,)).fetchone()[0]
-    return [m.group(2).replace("''", "'") for m in re.finditer(r"(!?)'((?:[^']|'')*)'", text) if not m.group(1)]
-
-
-PASSAGE = 300  # characters of body on each side of a word's first occurrence
-
-
-def passages(body: str, terms: list[str], width: int = PASSAGE) -> str:
-    """The parts of ``body`` around the first occurrence of each term, in order (overlaps merged);
-    the body's start when none occurs. A stem is mostly a prefix of its words (``missil``); when it
-    is not (``polici``), its last letter is dropped. ts_headline then marks the words themselves."""
-    spans: list[list[int]] = []
-    lower = body.lower()
-    for term in terms:
-        for stem in (term, term[:-1]):
-            if len(stem) < 2:
-                continue
-            found = re.search(r"\b" + re.escape(stem), lower)
-            if found:
-                spans.append([max(0, found.start() - width), min(len(body), found.start() + width)])
-                break
-    if not spans:
-        return body[:2 * width]
-    spans.sort()
-    merged = [spans[0]]
-    for start, end in spans[1:]:
-        if start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return "\n".join(_whole_words(body, start, end) for start, end in merged)
-
-
-def _whole_words(body: str, start: int, end: int) -> str:
-    """``body[start:end]`` without the partial words at its edges."""
-    if start > 0:
-        space = body.find(" ", start)
-        start = space + 1 if 0 <= space < end else start
-    if end < len(body):
-        space = body.rfind(" ", start, end)
-        end = space if space > start else end
-    return body[start:end]
+    return [Hit(row["id"], row["title"], row["site"], row["published_at"], row["dedup_status"], row["rank"],
+                row["snippet"]) for row in rows]
 
 
 def show(conn: psycopg.Connection, record_id: str) -> dict[str, Any] | None:
