@@ -50,13 +50,15 @@ HEADLINE = (f"StartSel={MARK_START}, StopSel={MARK_STOP}, MaxWords=35, MinWords=
 
 
 def ranked(conn: psycopg.Connection, query: str, where: list[str], params: dict[str, Any], columns: str, *,
-           scan: int, limit: int, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+           scan: int, limit: int, offset: int = 0, narrow: bool = False) -> tuple[list[dict[str, Any]], int]:
     """Rows (``columns`` of ``records r``, plus ``rank``) of the best matches of ``query`` that meet
-    ``where``, among the newest ``scan`` matches; and how many candidates were ranked (<= ``scan``)."""
+    ``where``, among the newest ``scan`` matches; and how many candidates were ranked (<= ``scan``).
+    ``narrow``: ``where`` has a filter of its own index (a source, an entity) that leaves few rows;
+    the window of newest records would then hold too few and only cost a second GIN match."""
     conditions = ["r.search @@ (SELECT q FROM q)", *where]
     params = {**params, "query": query, "scan": scan, "limit": limit, "offset": offset}
     with conn.cursor(row_factory=dict_row) as cur:
-        cutoff = _cutoff(cur, max(scan, 1) * WINDOW)
+        cutoff = None if narrow else _cutoff(cur, max(scan, 1) * WINDOW)
         # The cut-off is a value, not a sub-query, and the statement is planned for it (never a
         # generic plan): the planner then sees how few rows the window holds and intersects the
         # indexes (BitmapAnd) rather than reading every match's row to test its day. The whole
@@ -128,7 +130,7 @@ def search(conn: psycopg.Connection, query: str, *, since: date | None = None, e
     snippet = ("ts_headline('english', search_passages(r.record->>'body', (SELECT q FROM q)), (SELECT q FROM q),"
                " %(headline)s) AS snippet")  # the page's rows only
     rows, _ = ranked(conn, query, where, params, f"r.id, r.title, r.site, r.published_at, r.dedup_status, {snippet}",
-                     scan=max(scan, limit), limit=limit)
+                     scan=max(scan, limit), limit=limit, narrow=bool(entity))
     return [Hit(row["id"], row["title"], row["site"], row["published_at"], row["dedup_status"], row["rank"],
                 row["snippet"]) for row in rows]
 

@@ -78,7 +78,7 @@ def records(conn: psycopg.Connection, filters: Filters) -> Page:
                " r.duplicate_of, r.word_count")
     if filters.q:  # the page and the count both come from one ranking of the newest matches
         rows, total = ranked(conn, filters.q, where, params, columns, scan=filters.scan,
-                             limit=filters.per_page, offset=offset)
+                             limit=filters.per_page, offset=offset, narrow=bool(filters.source or filters.entity))
         return Page(rows=rows, total=min(total, COUNT_CAP), capped=total >= filters.scan, filters=filters)
     where = where or ["true"]
     params.update(limit=filters.per_page, offset=offset, cap=COUNT_CAP + 1)
