@@ -56,7 +56,7 @@ def fill(url: str, count: int, seed: int = 3) -> float:
     ids: list[str] = []
     with connect(url) as conn:
         migrate(conn)
-        conn.execute("TRUNCATE records, failures, mentions")
+        conn.execute("TRUNCATE records, failures, mentions, leads, entity_days")
         conn.commit()
         started = time.perf_counter()
         for first in range(0, count, 1000):
@@ -88,7 +88,7 @@ def fill(url: str, count: int, seed: int = 3) -> float:
             conn.commit()
         conn.autocommit = True
         conn.execute("VACUUM ANALYZE records")
-        conn.execute("ANALYZE mentions")
+        conn.execute("VACUUM ANALYZE mentions")  # as autovacuum would after a bulk insert
         return count / (time.perf_counter() - started)
 
 
@@ -200,13 +200,15 @@ def main() -> None:
                "p95 ratio"]
     text = table(headers, rows)
     worst = max(row[2] for row in rows)
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     verdict = f"Slowest page p95: {worst:.0f} ms ({'under' if worst < 200 else 'OVER'} the 200 ms target)."
     print("\n" + text + "\n\n" + verdict)
     if args.write:
         body = (f"Each page requested {args.requests} times in sequence over HTTP from another process, after "
                 f"3 warm-up requests, with {args.records:,} records (about {args.records // 10:,} near copies, "
                 f"3-7 entities each) in the store, against the same pages over {args.baseline:,} records "
-                f"(baseline, same run). Store filled at {rates[args.records]:,.0f} records/s.\n\n"
+                f"(baseline, same run). Store filled at {rates[args.records]:,.0f} records/s. Load average at "
+                f"the end (1/5/15 min, 2 cores): {load}.\n\n"
                 f"{text}\n\n{verdict}")
         write_section("web", "Web view: page latency", body, "python bench/web.py --write")
 

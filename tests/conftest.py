@@ -64,7 +64,7 @@ def postgres_url(postgres_server: EmbeddedPostgres) -> str:
 
     with connect(postgres_server.url) as conn:
         migrate(conn)
-        conn.execute("TRUNCATE records, failures, mentions")
+        conn.execute("TRUNCATE records, failures, mentions, leads, entity_days")
     return postgres_server.url
 
 

@@ -66,7 +66,7 @@ def test_worker_mounts_records_and_needs_no_inbox() -> None:
 
 
 def test_services_reach_redis_by_its_service_name_with_a_password() -> None:
-    for service in ("worker", "watcher"):
+    for service in ("worker", "watcher", "web"):
         assert re.match(r"redis://:[^@]+@redis:6379/\d+$", _env(service)["INGEST_REDIS_URL"])
 
 
@@ -79,7 +79,7 @@ def test_depends_on_names_only_defined_services() -> None:
 def test_containers_run_as_a_non_root_user() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert re.search(r"^USER (?!root)\w+", dockerfile, re.M)
-    for service in ("worker", "watcher"):
+    for service in ("worker", "watcher", "web"):
         assert not SERVICES[service]["user"].startswith("0")
 
 
@@ -137,7 +137,7 @@ def test_every_service_drops_capabilities_privilege_escalation_and_writes_only_i
 
 
 def test_state_dir_and_home_are_on_a_tmpfs_so_any_uid_can_write_them() -> None:
-    for service in ("worker", "watcher"):
+    for service in ("worker", "watcher", "web"):
         tmpfs = [entry.split(":")[0] for entry in SERVICES[service]["tmpfs"]]
         for variable in ("INGEST_STATE_DIR", "HOME"):
             assert any(_env(service)[variable].startswith(mount + "/") or _env(service)[variable] == mount
@@ -159,3 +159,23 @@ def test_workers_write_to_the_compose_postgres_with_its_password_once_it_is_heal
     assert re.match(r"postgresql://ingest:\$\{POSTGRES_PASSWORD:\?[^}]*\}@postgres:5432/ingest$", env["INGEST_POSTGRES_URL"])
     assert "postgres" in env["INGEST_SINKS"].split("-", 1)[-1].split(",")
     assert SERVICES["worker"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_the_web_view_runs_ingest_web_and_is_published_on_this_host_only() -> None:
+    web = SERVICES["web"]
+    assert web["command"] == ["web"] and "web" in cli.commands
+    assert web["ports"] and all(port.startswith("127.0.0.1:") for port in web["ports"])
+    assert {"redis", "postgres"} <= set(web["depends_on"])
+
+
+def test_the_web_view_listens_beyond_loopback_only_with_a_required_token() -> None:
+    env = _env("web")
+    assert env["INGEST_WEB_HOST"] == "0.0.0.0"  # reachable on the compose network and the published port
+    assert env["INGEST_WEB_TOKEN"].startswith("${INGEST_WEB_TOKEN:?")  # no default: compose refuses without it
+    assert {k for k in env if k.startswith("INGEST_")} <= {f"INGEST_{name.upper()}" for name in Settings.model_fields}
+
+
+def test_the_web_view_healthcheck_sends_the_token_from_the_environment() -> None:
+    test = " ".join(SERVICES["web"]["healthcheck"]["test"])
+    assert "http://127.0.0.1:8000/" in test and "Bearer" in test and "os.environ['INGEST_WEB_TOKEN']" in test
+    assert "${INGEST_WEB_TOKEN" not in test  # never pasted into a command line

@@ -48,7 +48,7 @@ def service(redis_server, postgres_server, tmp_path_factory: pytest.TempPathFact
     client.close()
     with connect(postgres_server.url) as conn:
         migrate(conn)
-        conn.execute("TRUNCATE records, failures, mentions")
+        conn.execute("TRUNCATE records, failures, mentions, leads, entity_days")
         conn.commit()
     port = free_port()
     svc = Service(redis_server.url, tmp_path_factory.mktemp("web"), sinks="files,postgres,stream",

@@ -218,7 +218,7 @@ def web(web_host: str | None, web_port: int | None) -> None:
         raise click.ClickException(f"{settings.web_host} is beyond loopback: set INGEST_WEB_TOKEN")
     import uvicorn
 
-    app = create_app(url, store_url, queue=settings.queue, token=settings.web_token)
+    app = create_app(url, store_url, queue=settings.queue, token=settings.web_token, scan=settings.search_scan)
     log.info("web view on http://%s:%s/", settings.web_host, settings.web_port)
     uvicorn.run(app, host=settings.web_host, port=settings.web_port, log_level=settings.log_level.lower(),
                 access_log=False, timeout_graceful_shutdown=2)
@@ -509,7 +509,8 @@ def search(query: str, since: Any, entity: str | None, status: str | None, limit
     from .store.queries import search as run_search
 
     with _store() as conn:
-        hits = run_search(conn, query, since=since.date() if since else None, entity=entity, status=status, limit=limit)
+        hits = run_search(conn, query, since=since.date() if since else None, entity=entity, status=status, limit=limit,
+                          scan=get_settings().search_scan)
     colour = sys.stdout.isatty()
     for number, hit in enumerate(hits, 1):
         if as_json:

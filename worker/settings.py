@@ -54,6 +54,12 @@ class Settings(BaseSettings):
         description="How long a task waits (with back-off) for an unreachable PostgreSQL before "
         "it is retried later; nothing is acknowledged meanwhile.",
     )
+    search_scan: int = Field(
+        500,
+        ge=20,
+        description="How many of the newest matches a search (`ingest search`, the web view) ranks, "
+        "best first by title and lead: more looks further back, at a cost per match.",
+    )
     stream_maxlen: int = Field(
         100_000,
         description="About how many events the `ingest:events` stream keeps (older ones are trimmed).",

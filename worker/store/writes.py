@@ -23,14 +23,25 @@ WITH new AS (
                          %s::text[], %s::timestamptz[], %s::timestamptz[], %s::text[], %s::text[],
                          %s::text[], %s::int[], %s::jsonb[])
     ON CONFLICT (id) DO NOTHING
-    RETURNING id
+    RETURNING id, title, record->>'body' AS body, dedup_status,
+              (coalesce(published_at, received_at) AT TIME ZONE 'UTC')::date AS day
+), ranked AS (
+    INSERT INTO leads (id, lead) SELECT id, search_lead(title, body) FROM new
 ), stale AS (
     DELETE FROM failures WHERE id IN (SELECT id FROM new)
+), given AS (
+    SELECT DISTINCT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::int[]) AS m(record_id, kind, name, count)
 ), mentioned AS (
     INSERT INTO mentions (record_id, kind, name, count)
-    SELECT m.* FROM unnest(%s::text[], %s::text[], %s::text[], %s::int[]) AS m(record_id, kind, name, count)
-    WHERE m.record_id IN (SELECT id FROM new)
+    SELECT m.* FROM given m WHERE m.record_id IN (SELECT id FROM new)
     ON CONFLICT DO NOTHING
+), counted AS (  -- in key order: concurrent batches lock shared rows in the same order, no deadlock
+    INSERT INTO entity_days AS e (day, kind, name, records, mentions)
+    SELECT n.day, m.kind, m.name, count(*), sum(m.count)
+    FROM given m JOIN new n ON n.id = m.record_id AND n.dedup_status = 'unique'
+    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (day, kind, name) DO UPDATE
+        SET records = e.records + excluded.records, mentions = e.mentions + excluded.mentions
 )
 SELECT id FROM new
 """
@@ -66,7 +77,7 @@ def _json(outcome: Outcome) -> str:
 def write_outcomes(conn: psycopg.Connection, outcomes: Sequence[Outcome]) -> list[bool]:
     """Write ``outcomes`` atomically; True for each that was not in the store before.
 
-    Records (with their mentions, and the removal of earlier failures) are one statement, and so
+    Records (with their mentions, search leads and entity counts per day, and the removal of earlier failures) are one statement, and so
     are failures: on an autocommit connection a batch of one kind is one round trip.
     """
     records = [o for o in outcomes if isinstance(o, Record)]

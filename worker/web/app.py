@@ -86,12 +86,15 @@ class TokenGate:
 class Web:
     """The pages; one instance per process, holding the connection pool and the Redis clients."""
 
-    def __init__(self, redis_url: str, postgres_url: str, *, queue: str = "ingest") -> None:
+    def __init__(self, redis_url: str, postgres_url: str, *, queue: str = "ingest", scan: int = queries.SCAN) -> None:
         self.redis_url = redis_url
+        self.scan = scan
         self.queue = queue
         self.redis = redis.Redis.from_url(redis_url, socket_timeout=5)
+        # JIT off: compiling a plan costs tens of ms, more than any of these short queries runs.
         self.pool = ConnectionPool(postgres_url, min_size=1, max_size=4, open=False,
-                                   kwargs={"autocommit": True, "application_name": "ingest-web"})
+                                   kwargs={"autocommit": True, "application_name": "ingest-web",
+                                           "options": "-c jit=off"})
         self.env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True,
                                trim_blocks=True, lstrip_blocks=True)
         self.env.globals.update(url_with=_url_with)
@@ -172,7 +175,7 @@ class Web:
         filters = queries.Filters(q=p.get("q", "").strip(), since=_date(p.get("since")), until=_date(p.get("until")),
                                   status=p.get("status", "") if p.get("status") in STATUSES else "",
                                   entity=p.get("entity", "").strip(), source=p.get("source", "").strip(),
-                                  page=max(1, _int(p.get("page"), 1)))
+                                  page=max(1, _int(p.get("page"), 1)), scan=self.scan)
 
         def read() -> tuple[queries.Page, list[str]]:
             with self.pool.connection() as conn:
@@ -347,8 +350,9 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers if scope["type"] == "http" else send)
 
 
-def create_app(redis_url: str, postgres_url: str, *, queue: str = "ingest", token: str | None = None) -> ASGIApp:
-    web = Web(redis_url, postgres_url, queue=queue)
+def create_app(redis_url: str, postgres_url: str, *, queue: str = "ingest", token: str | None = None,
+               scan: int = queries.SCAN) -> ASGIApp:
+    web = Web(redis_url, postgres_url, queue=queue, scan=scan)
 
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await run_in_threadpool(web.open)

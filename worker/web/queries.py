@@ -1,7 +1,8 @@
 """What the web pages read from the store: lists, one record, clusters, entities, throughput.
 
 Every list is bounded (a page of rows, a capped count) so a page costs the same with 100 or
-100,000 records. Full-text search ranks the newest ``SCAN`` matches, as `ingest search` does.
+100,000 records. Full-text search is `ingest search`'s (``store.queries.ranked``): the best of
+the newest ``scan`` matches, found within a window of the newest records.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-SCAN = 500        # full-text matches ranked per search (the newest ones)
+from ..store.queries import MENTIONED, SCAN, ranked
+
 COUNT_CAP = 1000  # "1000+" rather than counting every match of a broad filter
 KINDS = {"person": "persons", "organization": "organizations", "location": "locations"}
 DAY = "coalesce(r.published_at, r.received_at)"
@@ -29,13 +31,12 @@ class Filters:
     source: str = ""
     page: int = 1
     per_page: int = 20
+    scan: int = SCAN
 
     def where(self) -> tuple[list[str], dict[str, Any]]:
+        """The filters but the full-text query (``ranked`` adds it), as SQL over ``records r``."""
         where: list[str] = []
         params: dict[str, Any] = {}
-        if self.q:
-            where.append("r.search @@ websearch_to_tsquery('english', %(q)s)")
-            params["q"] = self.q
         if self.since:
             where.append(f"{DAY} >= %(since)s")
             params["since"] = self.since
@@ -48,12 +49,12 @@ class Filters:
             where.append("r.dedup_status = %(status)s")
             params["status"] = self.status
         if self.entity:
-            where.append("r.id IN (SELECT m.record_id FROM mentions m WHERE lower(m.name) = lower(%(entity)s))")
+            where.append(MENTIONED)
             params["entity"] = self.entity
         if self.source:
             where.append("(r.site = %(source)s OR r.source_name = %(source)s)")
             params["source"] = self.source
-        return where or ["true"], params
+        return where, params
 
 
 @dataclass
@@ -73,36 +74,20 @@ def records(conn: psycopg.Connection, filters: Filters) -> Page:
     """One page of records: the best matches of a search, else the newest first."""
     where, params = filters.where()
     offset = (filters.page - 1) * filters.per_page
-    params.update(limit=filters.per_page, offset=offset, cap=COUNT_CAP + 1, scan=SCAN)
     columns = ("r.id, r.title, r.site, r.source_name, r.published_at, r.received_at, r.dedup_status,"
                " r.duplicate_of, r.word_count")
-    if filters.q:
-        # One pass finds the newest matches; the page and the count both come from it.
-        sql = f"""
-            WITH q AS (SELECT websearch_to_tsquery('english', %(q)s) AS q),
-            newest AS MATERIALIZED (SELECT r.id FROM records r WHERE {' AND '.join(where)}
-                                    ORDER BY {DAY} DESC LIMIT %(scan)s)
-            SELECT {columns}, ts_rank_cd(r.search, q.q) AS rank, (SELECT count(*) FROM newest) AS total
-            FROM newest JOIN records r USING (id), q
-            ORDER BY rank DESC, r.id LIMIT %(limit)s OFFSET %(offset)s"""
-        count_sql = None
-    else:
-        sql = f"""SELECT {columns} FROM records r WHERE {' AND '.join(where)}
-                  ORDER BY {DAY} DESC, r.id LIMIT %(limit)s OFFSET %(offset)s"""
-        count_sql = f"SELECT count(*) FROM (SELECT 1 FROM records r WHERE {' AND '.join(where)} LIMIT %(cap)s) s"
+    if filters.q:  # the page and the count both come from one ranking of the newest matches
+        rows, total = ranked(conn, filters.q, where, params, columns, scan=filters.scan,
+                             limit=filters.per_page, offset=offset, narrow=bool(filters.source or filters.entity))
+        return Page(rows=rows, total=min(total, COUNT_CAP), capped=total >= filters.scan, filters=filters)
+    where = where or ["true"]
+    params.update(limit=filters.per_page, offset=offset, cap=COUNT_CAP + 1)
     with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(sql, params).fetchall()
-        if count_sql is None:  # a search: its count came with the rows (none past the last page)
-            total = rows[0]["total"] if rows else (0 if offset == 0 else _count(cur, where, params))
-        else:
-            total = cur.execute(count_sql, params).fetchone()["count"]
-    capped = total >= SCAN if filters.q else total > COUNT_CAP  # a search ranks the newest SCAN matches
-    return Page(rows=rows, total=min(total, COUNT_CAP), capped=capped, filters=filters)
-
-
-def _count(cur: psycopg.Cursor, where: list[str], params: dict[str, Any]) -> int:
-    return cur.execute(f"SELECT count(*) FROM (SELECT 1 FROM records r WHERE {' AND '.join(where)} LIMIT %(scan)s) s",
-                       params).fetchone()["count"]
+        rows = cur.execute(f"""SELECT {columns} FROM records r WHERE {' AND '.join(where)}
+                               ORDER BY {DAY} DESC, r.id LIMIT %(limit)s OFFSET %(offset)s""", params).fetchall()
+        total = cur.execute(f"SELECT count(*) FROM (SELECT 1 FROM records r WHERE {' AND '.join(where)}"
+                            " LIMIT %(cap)s) s", params).fetchone()["count"]
+    return Page(rows=rows, total=min(total, COUNT_CAP), capped=total > COUNT_CAP, filters=filters)
 
 
 def sources(conn: psycopg.Connection, limit: int = 200) -> list[str]:
@@ -154,18 +139,17 @@ def clusters(conn: psycopg.Connection, *, page: int = 1, per_page: int = 20) -> 
 
 
 def top_entities(conn: psycopg.Connection, *, days: int | None, limit: int = 15) -> dict[str, list[dict[str, Any]]]:
-    """The most named people, organisations and places of the period (records, then mentions),
-    counted over originals only, in one pass over the period's mentions."""
-    period = f"AND {DAY} >= now() - make_interval(days => %(days)s)" if days else ""
+    """The most named people, organisations and places of the period's days (records, then
+    mentions), counted over originals only, from the counts per day (``entity_days``)."""
+    period = "AND day >= ((now() - make_interval(days => %(days)s)) AT TIME ZONE 'UTC')::date" if days else ""
     tops: dict[str, list[dict[str, Any]]] = {kind: [] for kind in KINDS}
     with conn.cursor(row_factory=dict_row) as cur:
         for row in cur.execute(
                 "SELECT kind, name, records, mentions FROM ("
-                " SELECT m.kind, m.name, count(*) AS records, sum(m.count)::int AS mentions,"
-                "  row_number() OVER (PARTITION BY m.kind ORDER BY count(*) DESC, sum(m.count) DESC, m.name) AS n"
-                " FROM mentions m JOIN records r ON r.id = m.record_id AND r.dedup_status = 'unique'"
-                f" WHERE m.kind = ANY(%(kinds)s) {period}"
-                " GROUP BY m.kind, m.name) ranked WHERE n <= %(limit)s ORDER BY kind, n",
+                " SELECT kind, name, sum(records)::int AS records, sum(mentions)::int AS mentions,"
+                "  row_number() OVER (PARTITION BY kind ORDER BY sum(records) DESC, sum(mentions) DESC, name) AS n"
+                f" FROM entity_days WHERE kind = ANY(%(kinds)s) {period}"
+                " GROUP BY kind, name) ranked WHERE n <= %(limit)s ORDER BY kind, n",
                 {"kinds": list(KINDS), "days": days, "limit": limit}).fetchall():
             tops[row["kind"]].append(row)
     return tops
