@@ -58,6 +58,7 @@ local tminj = tonumber(ARGV[20])
 local W = 6  -- bytes per bucket entry
 local MAXB = 4096  -- entries a bucket keeps (the newest; sized buckets hold about 128)
 local MAXV = 48  -- candidates verified per article (those sharing the most bands)
+local SLOTS = 16777216  -- slot numbers are 3 bytes: a candidate is slice * SLOTS + slot
 
 local k = #sig
 if k ~= 0 and k ~= K then
@@ -165,7 +166,7 @@ end
 -- estimated similarity. A candidate sharing enough lead bands opens with the same words: its
 -- containment is trusted at a lower Jaccard (a teaser holding a fifth of the article).
 if k > 0 and nkeys > 1 then
-  local hits, where, leads = {}, {}, {}
+  local hits, leads = {}, {}
   local tags = {}
   for _, s in ipairs(slices) do
     local e = s[1]
@@ -178,13 +179,12 @@ if k > 0 and nkeys > 1 then
     end
     for j = 2, nkeys do
       for _, n in ipairs(scan(buckets[j - 1], j)) do
-        local tag = e .. ':' .. n
+        local tag = e * SLOTS + n  -- a number: formatting one as text costs more than the lookup
         local h = hits[tag]
         if h then
           hits[tag] = h + 1
         else
           hits[tag] = 1
-          where[tag] = {e, n}
           tags[#tags + 1] = tag
         end
         if j > nfull then
@@ -200,7 +200,7 @@ if k > 0 and nkeys > 1 then
   local best_id, best_score = nil, -1
   for i = 1, math.min(#tags, MAXV) do
     local tag = tags[i]
-    local e, n = where[tag][1], where[tag][2]
+    local e, n = math.floor(tag / SLOTS), tag % SLOTS
     local t, sh, id, other = slot(e, n, true)
     if t and now - t < ttl and id ~= rid and #other == k then
       mine = mine or {string.byte(sig, 1, k)}
