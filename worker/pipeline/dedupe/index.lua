@@ -223,6 +223,9 @@ if k > 0 and nkeys > 1 then
   local mine = nil
   local best_id, best_score = nil, -1
   for i = 1, math.min(#tags, MAXV) do
+    if best_score >= 1 then
+      break  -- no later candidate can score higher (both measures are at most 1): same answer
+    end
     local tag = tags[i]
     local e, n = math.floor(tag / SLOTS), tag % SLOTS
     local t, sh, id, other = slot(e, n, true)
