@@ -377,7 +377,7 @@ class Watcher:
             elif sig is not None:
                 self.handled[name] = sig
         except OSError as exc:
-            self._done_dirs.clear()  # a done folder removed meanwhile is made again
+            self._done_dirs.clear()
             log.warning("could not %s %s after queueing: %s", mode, path, exc)
 
     def _move_to_done(self, name: str) -> None:
@@ -391,6 +391,9 @@ class Watcher:
         if os.path.lexists(dest):
             dest = f"{dest}.{time.time_ns()}"
         try:
+            os.rename(name, dest)
+        except FileNotFoundError:  # the done folder was removed meanwhile: made again
+            os.makedirs(folder, exist_ok=True)
             os.rename(name, dest)
         except OSError as exc:
             if exc.errno != errno.EXDEV:
