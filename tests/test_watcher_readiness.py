@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -99,6 +100,36 @@ def test_an_unchanged_queued_file_is_moved_to_done(watcher: Watcher, sent: list[
     watcher.submit([Ready(str(path), signature(str(path)))])
     assert len(sent) == 1
     assert not path.exists() and (watcher.inbox / ".done" / "whole.txt").exists()
+
+
+def test_a_queued_file_in_a_subfolder_goes_to_the_same_subfolder_of_done(watcher: Watcher) -> None:
+    (watcher.inbox / "feeds" / "bbc").mkdir(parents=True)
+    path = watcher.inbox / "feeds" / "bbc" / "a.txt"
+    path.write_bytes(SEEDS[0].read_bytes())
+    watcher.set_aside(path, signature(str(path)))
+    assert not path.exists()
+    assert (watcher.inbox / ".done" / "feeds" / "bbc" / "a.txt").read_bytes() == SEEDS[0].read_bytes()
+
+
+def test_a_queued_file_never_replaces_one_of_the_same_name_in_done(watcher: Watcher) -> None:
+    for seed in SEEDS[:2]:
+        path = watcher.inbox / "a.txt"
+        path.write_bytes(seed.read_bytes())
+        watcher.set_aside(path, signature(str(path)))
+    done = sorted((watcher.inbox / ".done").iterdir())
+    assert [p.name for p in done][0] == "a.txt" and done[1].name.startswith("a.txt.")
+    assert {p.read_bytes() for p in done} == {seed.read_bytes() for seed in SEEDS[:2]}
+
+
+def test_a_done_folder_removed_while_the_watcher_runs_is_made_again(watcher: Watcher) -> None:
+    first = watcher.inbox / "first.txt"
+    first.write_bytes(SEEDS[0].read_bytes())
+    watcher.set_aside(first, signature(str(first)))
+    shutil.rmtree(watcher.inbox / ".done")
+    second = watcher.inbox / "second.txt"
+    second.write_bytes(SEEDS[1].read_bytes())
+    watcher.set_aside(second, signature(str(second)))
+    assert not second.exists() and (watcher.inbox / ".done" / "second.txt").exists()
 
 
 def test_an_ignored_file_is_logged_once_and_listed_for_status(

@@ -30,8 +30,9 @@ from . import rejects  # noqa: F401  (dead letters for messages Celery refuses b
 from .. import pipeline
 from .celery_app import app
 from .delivery import deliver, summary
+from ..errors import BadInput
 from ..models import SourceFile
-from ..sources.messages import is_valid, message_items, open_message
+from ..sources.messages import message_items, open_message
 from ..pipeline.dedupe import DedupIndex
 from .redis_client import ATTEMPTS, FAULTS, connect
 from ..settings import Settings, get_settings
@@ -100,14 +101,15 @@ def process_file(self: Task, message: dict) -> str:
         else:
             counts: Counter[str] = Counter()
             for item in items:
-                parts = fanout.slices(item, ctx.settings) if is_valid(item) else []
+                opened = open_message(item)  # validated once: invalid, or unreadable, is (.., .., error)
+                parts = fanout.slices(item, ctx.settings) if opened[2] is None else []
                 if parts:
                     _publish(ctx, parts)
-                    log.info("%s: %d lines fanned out as %d tasks", open_message(item)[0].path,
+                    log.info("%s: %d lines fanned out as %d tasks", opened[0].path,
                              sum(p["slice"]["lines"] for p in parts), len(parts))
                     counts["slices"] += len(parts)
                 else:
-                    counts.update(_process_item(ctx, item))
+                    counts.update(_process_item(ctx, item, opened))
             result = summary(counts)
         pipe = ctx.redis.pipeline(transaction=False)
         pipe.hdel(FAULTS, metrics.fault_field(os.getppid()))  # writes work (again)
@@ -118,9 +120,10 @@ def process_file(self: Task, message: dict) -> str:
         return _retry_or_give_up(self, items, exc)
 
 
-def _process_item(ctx: _Context, item: dict) -> Counter[str]:
-    """One file (or a slice of one): the pipeline, then delivery. Raises only retryable errors."""
-    source, data, error = open_message(item)
+def _process_item(ctx: _Context, item: dict, opened: tuple[SourceFile, bytes, BadInput | None]) -> Counter[str]:
+    """One file (or a slice of one) as ``open_message`` read it: the pipeline, then delivery.
+    Raises only retryable errors."""
+    source, data, error = opened
     outcomes = policy.run_or_fail(source, data, error, ctx.index, ctx.settings, first_line=fanout.first_line(item))
     return deliver(outcomes, item, ctx.redis, ctx.settings)
 

@@ -13,6 +13,7 @@ Redis for `ingest status`.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -162,6 +163,8 @@ class Watcher:
         self.settle = settings.polling_settle_seconds if settings.polling else settings.settle_seconds
         self.pending: dict[str, _Pending] = {}
         self.handled: dict[str, Signature] = {}  # kept files already queued, as they were read
+        self._done = str(settings.done_dir.resolve())
+        self._done_dirs: set[str] = set()  # done folders known to exist
         self.ignored: dict[str, str] = {}  # ignored files reported (logged once each): JSON entry
         self.lock = threading.Lock()
         self._writers_at = -WRITERS_EVERY  # monotonic time of the last /proc scan
@@ -354,26 +357,48 @@ class Watcher:
         """Move, delete or keep a queued file; never one that changed since it was read (the
         rest would be lost): that one stays and is queued again once still."""
         mode = self.settings.after_queue
-        if not os.path.lexists(path):
+        name = str(path)
+        try:
+            now = signature(name)
+        except FileNotFoundError:
             return
-        if not self._unchanged(str(path), sig):
+        except OSError:
+            now = None
+        if sig is not None and now != sig:
             log.warning("%s changed after it was read; left in the inbox, to be queued again once still",
-                        self._relative(str(path)))
-            self.mark(str(path))
+                        self._relative(name))
+            self.mark(name)
             return
         try:
             if mode == "delete":
-                path.unlink()
+                os.unlink(name)
             elif mode == "move":
-                dest = self.settings.done_dir.resolve() / path.relative_to(self.inbox)
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                if dest.exists() or dest.is_symlink():
-                    dest = dest.with_name(f"{dest.name}.{time.time_ns()}")
-                shutil.move(str(path), dest)
+                self._move_to_done(name)
             elif sig is not None:
-                self.handled[str(path)] = sig
+                self.handled[name] = sig
         except OSError as exc:
+            self._done_dirs.clear()
             log.warning("could not %s %s after queueing: %s", mode, path, exc)
+
+    def _move_to_done(self, name: str) -> None:
+        """Move an inbox file to the same place under the done folder (a new name if one is
+        there). String paths and a cache of the folders made: this runs for every file."""
+        dest = os.path.join(self._done, os.path.relpath(name, self.inbox))
+        folder = os.path.dirname(dest)
+        if folder not in self._done_dirs:
+            os.makedirs(folder, exist_ok=True)
+            self._done_dirs.add(folder)
+        if os.path.lexists(dest):
+            dest = f"{dest}.{time.time_ns()}"
+        try:
+            os.rename(name, dest)
+        except FileNotFoundError:  # the done folder was removed meanwhile: made again
+            os.makedirs(folder, exist_ok=True)
+            os.rename(name, dest)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            shutil.move(name, dest)  # another file system: copy, then delete
 
     def health(self) -> dict[str, object]:
         """For /healthz: the observer runs and Redis answers."""

@@ -58,6 +58,7 @@ local tminj = tonumber(ARGV[20])
 local W = 6  -- bytes per bucket entry
 local MAXB = 4096  -- entries a bucket keeps (the newest; sized buckets hold about 128)
 local MAXV = 48  -- candidates verified per article (those sharing the most bands)
+local SLOTS = 16777216  -- slot numbers are 3 bytes: a candidate is slice * SLOTS + slot
 
 local k = #sig
 if k ~= 0 and k ~= K then
@@ -133,6 +134,30 @@ local function slot(e, n, with_sig)
   return t, sh, string.sub(raw, 18, 17 + len), with_sig and string.sub(raw, head + 1) or string.sub(raw, 9, 16)
 end
 
+-- How many of the k bytes of `other` equal those of `mine` (the article's signature as a
+-- table): eight bytes a call and no table per candidate (this loop is the script's hot spot).
+local byte = string.byte
+local function same_bytes(mine, other, k)
+  local equal = 0
+  local b = 1
+  while b + 7 <= k do
+    local t1, t2, t3, t4, t5, t6, t7, t8 = byte(other, b, b + 7)
+    if mine[b] == t1 then equal = equal + 1 end
+    if mine[b + 1] == t2 then equal = equal + 1 end
+    if mine[b + 2] == t3 then equal = equal + 1 end
+    if mine[b + 3] == t4 then equal = equal + 1 end
+    if mine[b + 4] == t5 then equal = equal + 1 end
+    if mine[b + 5] == t6 then equal = equal + 1 end
+    if mine[b + 6] == t7 then equal = equal + 1 end
+    if mine[b + 7] == t8 then equal = equal + 1 end
+    b = b + 8
+  end
+  for i = b, k do
+    if mine[i] == byte(other, i) then equal = equal + 1 end
+  end
+  return equal
+end
+
 -- Live slices, newest first, with their bucket counts.
 local slices = {}
 for e = cur, oldest, -1 do
@@ -165,7 +190,7 @@ end
 -- estimated similarity. A candidate sharing enough lead bands opens with the same words: its
 -- containment is trusted at a lower Jaccard (a teaser holding a fifth of the article).
 if k > 0 and nkeys > 1 then
-  local hits, where, leads = {}, {}, {}
+  local hits, leads = {}, {}
   local tags = {}
   for _, s in ipairs(slices) do
     local e = s[1]
@@ -178,13 +203,12 @@ if k > 0 and nkeys > 1 then
     end
     for j = 2, nkeys do
       for _, n in ipairs(scan(buckets[j - 1], j)) do
-        local tag = e .. ':' .. n
+        local tag = e * SLOTS + n  -- a number: formatting one as text costs more than the lookup
         local h = hits[tag]
         if h then
           hits[tag] = h + 1
         else
           hits[tag] = 1
-          where[tag] = {e, n}
           tags[#tags + 1] = tag
         end
         if j > nfull then
@@ -199,18 +223,15 @@ if k > 0 and nkeys > 1 then
   local mine = nil
   local best_id, best_score = nil, -1
   for i = 1, math.min(#tags, MAXV) do
+    if best_score >= 1 then
+      break  -- no later candidate can score higher (both measures are at most 1): same answer
+    end
     local tag = tags[i]
-    local e, n = where[tag][1], where[tag][2]
+    local e, n = math.floor(tag / SLOTS), tag % SLOTS
     local t, sh, id, other = slot(e, n, true)
     if t and now - t < ttl and id ~= rid and #other == k then
       mine = mine or {string.byte(sig, 1, k)}
-      local equal = 0
-      local theirs = {string.byte(other, 1, k)}
-      for b = 1, k do
-        if mine[b] == theirs[b] then
-          equal = equal + 1
-        end
-      end
+      local equal = same_bytes(mine, other, k)
       local jac = (equal / k - 1 / 256) / (1 - 1 / 256)
       if jac < 0 then jac = 0 end
       local small = math.min(sh, nsh)
