@@ -184,3 +184,21 @@ def test_the_precise_pass_stays_when_the_balanced_one_adds_chrome_or_links(added
     # the balanced pass finds much more text: only what that text is decides
     assert sum(map(len, ARTICLE)) < 0.7 * sum(map(len, ARTICLE + added))
     assert _paragraph_choice(ARTICLE, ARTICLE + added, links) == ARTICLE
+
+
+def test_no_balanced_pass_when_the_precise_text_is_most_of_the_page():
+    # the `paragraphs` step could not use it: the balanced pass would cost half the extraction
+    from worker.pipeline.parse.html import _passes
+
+    precise, balanced, _ = _passes(page("news_article.html"))
+    assert precise is not None and balanced is None
+
+
+def test_the_balanced_pass_runs_when_the_precise_text_is_a_small_share_of_the_page():
+    from worker.pipeline.parse.html import _passes
+
+    footer = "".join(f"<li><a href='/s/{n}'>Ferry timetable changes on route {n}</a></li>"
+                     for n in range(200))
+    html = page("news_article.html").replace("</body>", f"<footer><ul>{footer}</ul></footer></body>")
+    precise, balanced, _ = _passes(html)
+    assert precise is not None and balanced is not None
