@@ -43,7 +43,7 @@ from worker.sinks.files import FilesSink  # noqa: E402
 from worker.sinks.postgres import PostgresSink  # noqa: E402
 from worker.sinks.stream import StreamSink  # noqa: E402
 from worker.sources.messages import read_source  # noqa: E402
-from worker.store import connect, migrate  # noqa: E402
+from worker.store import connect, empty, migrate  # noqa: E402
 from worker.store.embedded import EmbeddedPostgres  # noqa: E402
 from worker.store.queries import SCAN, WINDOW, search  # noqa: E402
 from worker.store.writes import write_outcomes  # noqa: E402
@@ -76,13 +76,13 @@ def sink_costs(records: list, client: redis.Redis, pg_url: str, work: Path) -> l
         timed("files (fsync)", FilesSink(work / "cost-files", fsync=True).write, 1)
         sink = PostgresSink(pg_url, wait=0)  # the worker's own sink: autocommit, one statement a batch
         for batch in (1, 8):
-            conn.execute("TRUNCATE records, failures, mentions, leads, entity_days")
+            empty(conn)
             conn.commit()
             timed("postgres", sink.write, batch)
         sink.close()
         client.flushall()
         timed("stream", StreamSink(client, 100_000, 3600).write, 1)
-        conn.execute("TRUNCATE records, failures, mentions, leads, entity_days")
+        empty(conn)
         conn.commit()
     return rows
 
@@ -91,7 +91,7 @@ def e2e(url: str, client: redis.Redis, pg_url: str, work: Path, files: list[Path
     """Files/s from an atomic drop of ``files`` to the last outcome, with 2 worker processes."""
     client.flushall()
     with connect(pg_url) as conn:
-        conn.execute("TRUNCATE records, failures, mentions, leads, entity_days")
+        empty(conn)
     procs = Procs(url, work / f"e2e-{level}-{sinks.replace(',', '-')}-{time.time_ns()}", enrich=level,
                   sinks=sinks, postgres_url=pg_url)
     staging = procs.work / "staging"
@@ -132,7 +132,7 @@ def fill(pg_url: str, count: int, seed: int = 11) -> float:
     start_day = datetime(2026, 1, 1, tzinfo=timezone.utc)
     info = PipelineInfo(version="bench")
     with connect(pg_url) as conn:
-        conn.execute("TRUNCATE records, failures, mentions, leads, entity_days")
+        empty(conn)
         conn.commit()
         started = time.perf_counter()
         for first in range(0, count, 1000):

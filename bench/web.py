@@ -34,7 +34,7 @@ from bench.corpus import _article  # noqa: E402
 from bench.store import search_pool  # noqa: E402
 from worker.models import DedupResult, Entities, Entity, PipelineInfo, Record, SourceFile  # noqa: E402
 from worker.service.embedded import EmbeddedRedis, free_port  # noqa: E402
-from worker.store import connect, migrate  # noqa: E402
+from worker.store import connect, empty, migrate  # noqa: E402
 from worker.store.embedded import EmbeddedPostgres  # noqa: E402
 from worker.store.writes import write_outcomes  # noqa: E402
 
@@ -56,7 +56,7 @@ def fill(url: str, count: int, seed: int = 3) -> float:
     ids: list[str] = []
     with connect(url) as conn:
         migrate(conn)
-        conn.execute("TRUNCATE records, failures, mentions, leads, entity_days")
+        empty(conn)
         conn.commit()
         started = time.perf_counter()
         for first in range(0, count, 1000):

@@ -60,11 +60,11 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedPostgre
 @pytest.fixture
 def postgres_url(postgres_server: EmbeddedPostgres) -> str:
     """A URL to the session's PostgreSQL, its schema migrated and its tables emptied."""
-    from worker.store import connect, migrate
+    from worker.store import connect, empty, migrate
 
     with connect(postgres_server.url) as conn:
         migrate(conn)
-        conn.execute("TRUNCATE records, failures, mentions, leads, entity_days")
+        empty(conn)
     return postgres_server.url
 
 

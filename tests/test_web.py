@@ -41,14 +41,14 @@ def chromium() -> str:
 
 @pytest.fixture(scope="module")
 def service(redis_server, postgres_server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    from worker.store import connect, migrate
+    from worker.store import connect, empty, migrate
 
     client = redis.Redis.from_url(redis_server.url)
     client.flushall()
     client.close()
     with connect(postgres_server.url) as conn:
         migrate(conn)
-        conn.execute("TRUNCATE records, failures, mentions, leads, entity_days")
+        empty(conn)
         conn.commit()
     port = free_port()
     svc = Service(redis_server.url, tmp_path_factory.mktemp("web"), sinks="files,postgres,stream",

@@ -67,6 +67,15 @@ def migrate(conn: psycopg.Connection) -> list[int]:
     return applied
 
 
+# Every table of stored outcomes; a migration adding one adds it here, and `empty` keeps up.
+TABLES = ("records", "failures", "mentions", "leads", "entity_days")
+
+
+def empty(conn: psycopg.Connection) -> None:
+    """Remove every stored outcome, keeping the schema (tests and benchmarks start clean)."""
+    conn.execute(f"TRUNCATE {', '.join(TABLES)}")
+
+
 def reason(exc: BaseException) -> str:
     """The first line of a driver error (the rest are hints), or its type."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
