@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from tests.conftest import SEEDS
-from tests.service import Service, outcome_count, wait_while_progressing
+from tests.service import Service, outcome_count, wait_until, wait_while_progressing
 
 pytestmark = pytest.mark.integration
 
@@ -76,3 +76,24 @@ def test_burst_of_20000_small_files_is_processed_with_bounded_queue_and_memory(
         done.set()
         service.stop_all()
         client.close()
+
+
+def test_messages_stuck_in_the_taking_list_count_towards_the_high_water_mark(redis_url: str, tmp_path: Path) -> None:
+    """A message taken by a worker that died before recording it is work not done: the watcher
+    holds the next file until a live worker's sweep gives the stuck one back and takes it."""
+    service = Service(redis_url, tmp_path, enrich="off", queue_high_water="1", visibility_timeout="20")
+    client = redis.Redis.from_url(redis_url)
+    try:
+        service.start_watcher()
+        (service.inbox / "taken.txt").write_bytes(SEEDS[0].read_bytes())
+        wait_until(lambda: client.llen("ingest") == 1, 30, "the first file's message in the queue")
+        client.lmove("ingest", "ingest:taking", "RIGHT", "LEFT")  # taken, then the taker was gone
+        (service.inbox / "next.txt").write_bytes(SEEDS[1].read_bytes())
+        service.wait_for_log("watcher", "queue at 1 messages (high-water mark): pausing")
+        assert client.llen("ingest") == 0  # the next file waits in the watcher, not in the queue
+        service.start_worker(concurrency=1)
+        records = service.wait_for_records(2, timeout=90)
+    finally:
+        service.stop_all()
+        client.close()
+    assert sorted(r["source"]["path"] for r in records) == ["next.txt", "taken.txt"]

@@ -341,20 +341,34 @@ def _walk(paths: tuple[Path, ...]) -> list[Path]:
 
 @main.command()
 def status() -> None:
-    """Queue depth, counters and dead letters of the running service."""
+    """Queue depth and the oldest message's age, counters, dead letters and failure records of
+    the running service (age, not depth, tells a stuck service from a busy one)."""
     settings = _settings()
     url = _require_redis(settings)
     import orjson
 
+    from .service.broker import QueueState
     from .service.redis_client import DEAD, IGNORED, STATS, connect, redact
 
     client = connect(url, wait=5)
     stats = {k.decode(): int(v) for k, v in client.hgetall(STATS).items()}
+    queue = QueueState.read(client, settings.queue)
     click.echo(f"redis       {redact(url)}")
-    click.echo(f"queue       {client.llen(settings.queue)} message(s) waiting in '{settings.queue}'")
+    click.echo(f"queue       {queue.depth} message(s) in '{settings.queue}': {queue.waiting} waiting, "
+               f"{queue.taking} in the taking list (taken, not yet recorded by a worker)")
+    click.echo(f"oldest      {queue.oldest()}")
     for key in ("queued", "records", "duplicates", "skipped", "failed"):
         click.echo(f"{key:<11} {stats.get(key, 0)}")
-    click.echo(f"dead        {client.hlen(DEAD)} dead letter(s) (`ingest failed list`)")
+    kinds = Counter(orjson.loads(raw)["error"]["type"] for _, raw in client.hscan_iter(DEAD, count=1000))
+    by_kind = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0])))
+    click.echo(f"dead        {sum(kinds.values())} dead letter(s) (`ingest failed list`)" + (f": {by_kind}" if by_kind else ""))
+    failed_dir = settings.failed_dir
+    if failed_dir.is_dir():
+        with os.scandir(failed_dir) as entries:
+            files = sum(1 for entry in entries if entry.name.endswith(".json"))
+        click.echo(f"failures    {files} failure record(s) in {failed_dir}")
+    else:
+        click.echo(f"failures    no folder {failed_dir} here")
     ignored = sorted(client.hgetall(IGNORED).items())
     click.echo(f"ignored     {len(ignored)} file(s) left in the inbox (names never taken)")
     for path, entry in ignored[:20]:

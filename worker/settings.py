@@ -111,8 +111,8 @@ class Settings(BaseSettings):
     )
     queue_high_water: int = Field(
         5000,
-        description="The watcher stops queueing while the queue is longer than this, and "
-        "resumes below it (back-pressure).",
+        description="The watcher stops queueing while the queue (messages waiting or being "
+        "taken by a worker) is longer than this, and resumes below it (back-pressure).",
     )
 
     # --- worker -----------------------------------------------------------------------------

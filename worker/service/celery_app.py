@@ -19,11 +19,13 @@ import os
 
 import celery
 from celery import Celery
+from celery.signals import before_task_publish
 from celery.worker.consumer import Consumer as CeleryConsumer
 from celery.worker.request import Request as CeleryRequest
 from celery.worker.state import active_requests, reserved_requests, scheduled_requests
 
 from ..settings import get_settings
+from .broker import stamp
 
 
 def create_app(broker_url: str | None = None) -> Celery:
@@ -205,6 +207,13 @@ class Consumer(CeleryConsumer):
 
 
 app = create_app()
+
+
+@before_task_publish.connect
+def _stamp_queued_at(headers: dict, **_: object) -> None:
+    """Every message carries when it was sent (a header: the task's arguments stay as validated),
+    so `ingest status` can tell how long the oldest one has waited."""
+    stamp(headers)
 
 
 def use_broker(url: str) -> None:

@@ -34,7 +34,9 @@ from prometheus_client import (
 FILES_SEEN = Counter("ingest_files_seen_total", "Files the watcher found ready in the inbox.")
 FILES_QUEUED = Counter("ingest_files_queued_total", "Files queued for the workers.")
 FILES_REPEATED = Counter("ingest_files_repeated_total", "Files not queued: the same bytes were queued before.")
-QUEUE_DEPTH = Gauge("ingest_queue_depth", "Messages waiting in the queue (as the watcher last saw it).")
+QUEUE_DEPTH = Gauge("ingest_queue_depth", "Messages waiting in the queue or being taken (as the watcher last saw it).")
+QUEUE_TAKING = Gauge("ingest_queue_taking", "Of those, messages taken and not yet recorded by a worker (its taking list).")
+QUEUE_OLDEST = Gauge("ingest_queue_oldest_seconds", "Seconds since the oldest message in the queue was sent (0: none).")
 BACKPRESSURE = Counter("ingest_backpressure_pauses_total", "Times the watcher paused at the high-water mark.")
 OUTCOMES = Counter("ingest_outcomes_total", "Outcomes written by the workers.", ["kind"])
 STAGE_SECONDS = Histogram(

@@ -34,6 +34,7 @@ from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
 from ..service import metrics
+from ..service.broker import QueueState
 from .messages import make_batch, make_message, printable, read_source
 from .readiness import Look, Signature, decide
 from ..service.redis_client import IGNORED, SEEN, STATS
@@ -332,26 +333,34 @@ class Watcher:
     def wait_for_room(self) -> None:
         """Back-pressure: hold while the queue is longer than the high-water mark.
 
-        Redis is asked only when the last depth seen plus what was sent since could pass the
-        mark (or a second has gone by), so the check costs nothing on a short queue.
+        Depth counts the taking list too (``service/broker.py``): messages stuck there, their
+        worker gone, are work not done. Redis is asked only when the last depth seen plus what
+        was sent since could pass the mark (or a second has gone by), so the check costs nothing
+        on a short queue.
         """
         high = self.settings.queue_high_water
         now = time.monotonic()
         if self._depth_seen + self._sent_since_check < high and now - self._last_depth_check < 1.0:
             self._sent_since_check += 1
             return
-        depth = self.redis.llen(self.settings.queue)
+        depth = self._queue_depth()
         if depth >= high:
             metrics.BACKPRESSURE.inc()
             log.warning("queue at %d messages (high-water mark): pausing until workers catch up", depth)
             while depth > high * 0.8:
-                metrics.QUEUE_DEPTH.set(depth)
                 time.sleep(0.2)
-                depth = self.redis.llen(self.settings.queue)
+                depth = self._queue_depth()
             log.info("queue down to %d messages: resuming", depth)
-        metrics.QUEUE_DEPTH.set(depth)
         self._depth_seen, self._sent_since_check = depth, 1
         self._last_depth_check = time.monotonic()
+
+    def _queue_depth(self) -> int:
+        """Waiting plus being taken; the gauges show each part and the oldest message's age."""
+        state = QueueState.read(self.redis, self.settings.queue)
+        metrics.QUEUE_DEPTH.set(state.depth)
+        metrics.QUEUE_TAKING.set(state.taking)
+        metrics.QUEUE_OLDEST.set(state.oldest_age or 0)
+        return state.depth
 
     def set_aside(self, path: Path, sig: Signature | None = None) -> None:
         """Move, delete or keep a queued file; never one that changed since it was read (the

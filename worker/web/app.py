@@ -32,6 +32,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..service.broker import QueueState
 from ..service.redis_client import DEAD, DEAD_MESSAGE, STATS
 from ..sinks.stream import STREAM
 from . import charts, queries
@@ -148,14 +149,12 @@ class Web:
             response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict")
         return response
 
-    def counters(self) -> dict[str, int]:
+    def counters(self) -> dict[str, int | str]:
         pipe = self.redis.pipeline(transaction=False)
         pipe.hgetall(STATS)
-        pipe.llen(self.queue)
+        pipe.eval(*QueueState.script_args(self.queue))
         pipe.hlen(DEAD)
-        stats, depth, dead = pipe.execute()
-        values = {k.decode(): int(v) for k, v in stats.items()}
-        return {**{key: values.get(key, 0) for key in COUNTERS}, "depth": depth, "dead": dead}
+        return _counters(*pipe.execute())
 
 
     # --- pages ------------------------------------------------------------------------------
@@ -292,7 +291,7 @@ class Web:
             try:
                 newest = await client.xrevrange(STREAM, count=1)
                 last = newest[0][0] if newest else b"0-0"
-                sent: dict[str, int] | None = None
+                sent: dict[str, int | str] | None = None
                 idle = 0
                 while not await request.is_disconnected():
                     read = await client.xread({STREAM: last}, count=200, block=1000)
@@ -316,14 +315,20 @@ class Web:
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
-    async def _counters_async(self, client: aioredis.Redis) -> dict[str, int]:
+    async def _counters_async(self, client: aioredis.Redis) -> dict[str, int | str]:
         async with client.pipeline(transaction=False) as pipe:
             pipe.hgetall(STATS)
-            pipe.llen(self.queue)
+            pipe.eval(*QueueState.script_args(self.queue))
             pipe.hlen(DEAD)
-            stats, depth, dead = await pipe.execute()
-        values = {k.decode(): int(v) for k, v in stats.items()}
-        return {**{key: values.get(key, 0) for key in COUNTERS}, "depth": depth, "dead": dead}
+            return _counters(*await pipe.execute())
+
+
+def _counters(stats: dict[bytes, bytes], queue: list[int], dead: int) -> dict[str, int | str]:
+    """The live counters; depth counts what sits in the taking list too (``service/broker.py``)."""
+    values = {k.decode(): int(v) for k, v in stats.items()}
+    state = QueueState.from_reply(queue)
+    return {**{key: values.get(key, 0) for key in COUNTERS}, "depth": state.depth, "taking": state.taking,
+            "oldest": state.oldest(), "dead": dead}
 
 
 class SecurityHeaders:
