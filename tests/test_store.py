@@ -215,4 +215,5 @@ def test_cli_load_then_stats_search_and_show(postgres_url: str, outcomes: list, 
     assert "**Patriot**" in json.loads(found[0])["snippet"]
     shown = runner.invoke(cli, ["show", _seed_id(outcomes, 3)])
     assert json.loads(shown.output)["source"]["name"].startswith("003_")
-    assert runner.invoke(cli, ["show", "ffffffff"]).exit_code != 0
+    unknown = runner.invoke(cli, ["show", "ffffffff"])
+    assert unknown.exit_code != 0 and "no record id starts with 'ffffffff'" in unknown.output

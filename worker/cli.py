@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,29 @@ def _require_redis(settings: Settings) -> str:
     if url is None:
         raise click.ClickException("no Redis is running: set INGEST_REDIS_URL, or start `ingest run`")
     return url
+
+
+ID_PREFIX = 6  # fewest characters of an id that commands taking one accept
+
+
+def _one_id(given: str, starting: Callable[[str], Iterable[str]], what: str) -> str:
+    """The one id that is ``given`` or starts with it, ``starting(prefix)`` listing the known ids
+    that start with a prefix (of lowercase hex: nothing else can start an id); an error naming
+    ``given`` when none does or several do. The one rule of every command that takes an id."""
+    if not re.fullmatch(r"[0-9a-f]+", given):
+        raise click.ClickException(f"{given!r} is not an id or a prefix of one (ids are lowercase hex)")
+    found = sorted(set(starting(given)))
+    if given in found:
+        return given
+    if len(given) < ID_PREFIX and found:
+        raise click.ClickException(f"{given!r} is too short to name one {what}: give at least {ID_PREFIX} characters")
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise click.ClickException(f"no {what} id starts with {given!r}")
+    shown = ", ".join(found[:5]) + (", ..." if len(found) > 5 else "")
+    raise click.ClickException(f"{given!r} is ambiguous: {len(found)} {what} ids start with it ({shown}); "
+                               "give more characters")
 
 
 def _existing_postgres(settings: Settings) -> str | None:
@@ -381,28 +406,45 @@ def status() -> None:
 @click.argument("story_id")
 @click.option("--records", "records_dir", type=click.Path(path_type=Path), help="Records folder [INGEST_RECORDS_DIR].")
 def story(story_id: str, records_dir: Path | None) -> None:
-    """The articles of a story (its id, or any of its records' ids), in the order they joined.
+    """The articles of a story (its id, or any of its records' ids, or a unique prefix of one),
+    in the order they joined.
 
     A live story's members come from Redis; one older than the story window, or with Redis not
     running, from the records folder."""
     import orjson
 
     settings = _settings(records_dir=records_dir)
-
-    def record(rid: str) -> dict | None:
-        path = settings.records_dir / f"{rid}.json"
-        return orjson.loads(path.read_bytes()) if rid.isalnum() and path.is_file() else None
-
-    named = record(story_id)
-    if named and named.get("story"):
-        story_id = named["story"]["id"]
-    members: list[str] = []
+    index = None
     url = _existing_redis(settings)
     if url is not None:
         from .pipeline.stories import StoryIndex
         from .service.redis_client import connect
 
-        members = StoryIndex.from_settings(connect(url, wait=5), settings).members(story_id)
+        index = StoryIndex.from_settings(connect(url, wait=5), settings)
+
+    def record(rid: str) -> dict | None:
+        path = settings.records_dir / f"{rid}.json"
+        return orjson.loads(path.read_bytes()) if rid.isalnum() and path.is_file() else None
+
+    def starting(prefix: str) -> list[str]:
+        """Record ids starting with ``prefix``: record files, and records of live stories."""
+        ids: list[str] = []
+        if settings.records_dir.is_dir():
+            with os.scandir(settings.records_dir) as entries:
+                ids += [e.name[:-5] for e in entries if e.name.startswith(prefix) and e.name.endswith(".json")]
+        if index is not None:
+            keys = index.redis.scan_iter(match=f"{index.prefix}:r:{prefix}*", count=1000)
+            ids += [key.decode().rsplit(":", 1)[1] for key in keys]
+        return ids
+
+    named = record(story_id)
+    members = index.members(story_id) if index is not None else []
+    if named is None and not members:
+        story_id = _one_id(story_id, starting, "record or story")
+        named = record(story_id)
+    if named and named.get("story"):
+        story_id = named["story"]["id"]
+        members = index.members(story_id) if index is not None else []
     found = {rid: record(rid) for rid in members}
     if not members and settings.records_dir.is_dir():  # not live: the records folder keeps it
         for path in settings.records_dir.glob("*.json"):
@@ -544,10 +586,11 @@ def show(record_id: str) -> None:
     """Print one stored record (or failure record) as JSON, by id or a unique prefix of it."""
     import orjson
 
+    from .store.queries import ids_starting
     from .store.queries import show as find
 
     with _store() as conn:
-        record = find(conn, record_id)
+        record = find(conn, _one_id(record_id, lambda prefix: ids_starting(conn, prefix), "record"))
     if record is None:
         raise click.ClickException(f"no record {record_id!r} in the store")
     click.echo(orjson.dumps(record, option=orjson.OPT_INDENT_2).decode())

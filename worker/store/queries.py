@@ -135,6 +135,14 @@ def search(conn: psycopg.Connection, query: str, *, since: date | None = None, e
                 row["snippet"]) for row in rows]
 
 
+def ids_starting(conn: psycopg.Connection, prefix: str, limit: int = 6) -> list[str]:
+    """Ids of stored records and failure records that start with ``prefix`` (lowercase hex), a few."""
+    rows = conn.execute("(SELECT id FROM records WHERE id LIKE %s || '%%' LIMIT %s) UNION ALL"
+                        " (SELECT id FROM failures WHERE id LIKE %s || '%%' LIMIT %s)",
+                        (prefix, limit, prefix, limit)).fetchall()
+    return [row[0] for row in rows]
+
+
 def show(conn: psycopg.Connection, record_id: str) -> dict[str, Any] | None:
     """The stored record (or failure record) of ``record_id``, or of the one id it starts."""
     for table in ("records", "failures"):
