@@ -110,3 +110,26 @@ def test_web_counters_count_the_taking_list_in_the_depth_and_show_the_oldest_age
         client.close()
     assert (shown["depth"], shown["taking"]) == (1, 1)
     assert re.fullmatch(r"\d+s ago", shown["oldest"])
+
+
+def test_watcher_gauges_show_the_taking_list_apart_and_the_oldest_age(redis_url: str, tmp_path: Path) -> None:
+    port = free_port()
+    service = Service(redis_url, tmp_path, metrics_port=str(port))
+    client = redis.Redis.from_url(redis_url)
+
+    def gauge(name: str) -> float | None:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            found = re.search(rf"^{name} (\S+)$", response.read().decode(), re.M)
+        return float(found.group(1)) if found else None
+
+    try:
+        _strand_one_message(service, client)
+        time.sleep(1.1)  # the gauges are read at most once a second: the next send reads them
+        shutil.copy(SEEDS[1], service.inbox / "next.txt")
+        wait_until(lambda: client.llen("ingest") == 1, 30, "the next file's message in the queue")
+        depth, taking, oldest = (gauge(f"ingest_queue_{n}") for n in ("depth", "taking", "oldest_seconds"))
+    finally:
+        service.stop_all()
+        client.close()
+    assert (depth, taking) == (1.0, 1.0)  # as the watcher saw it before sending the next file
+    assert oldest >= 1.0

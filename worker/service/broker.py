@@ -21,7 +21,6 @@ list); the app configures exactly that. Anything else falls back to kombu's ``BR
 from __future__ import annotations
 
 import logging
-
 import time
 from dataclasses import dataclass
 
@@ -125,6 +124,15 @@ class QueueState:
     @classmethod
     def read(cls, client, queue: str) -> QueueState:  # type: ignore[no-untyped-def]
         return cls.from_reply(client.eval(*cls.script_args(queue)))
+
+
+def queue_depth(client, queue: str) -> int:  # type: ignore[no-untyped-def]
+    """Waiting plus being taken, without the oldest message's age: two ``LLEN``, however large
+    the messages (``QueueState.read`` copies the oldest one inside Redis: 24 ms for 30 MB)."""
+    pipe = client.pipeline(transaction=False)
+    pipe.llen(queue)
+    pipe.llen(taking_key(queue))
+    return sum(pipe.execute())
 
 
 def stamp(headers: dict) -> None:

@@ -34,7 +34,7 @@ from watchdog.observers import Observer
 from watchdog.observers.polling import PollingObserver
 
 from ..service import metrics
-from ..service.broker import QueueState
+from ..service.broker import QueueState, queue_depth
 from .messages import make_batch, make_message, printable, read_source
 from .readiness import Look, Signature, decide
 from ..service.redis_client import IGNORED, SEEN, STATS
@@ -174,6 +174,7 @@ class Watcher:
         self.observer: Any = None
         self._last_depth_check = 0.0
         self._depth_seen = 0          # queue depth at the last check
+        self._gauged_at = 0.0         # when the queue gauges were last set (at most once a second)
         self._sent_since_check = 0    # messages sent since then
 
     # --- events -------------------------------------------------------------------------
@@ -355,11 +356,18 @@ class Watcher:
         self._last_depth_check = time.monotonic()
 
     def _queue_depth(self) -> int:
-        """Waiting plus being taken; the gauges show each part and the oldest message's age."""
+        """Waiting plus being taken; at most once a second also each part and the oldest
+        message's age, for the gauges (near the mark, depth is read before every send)."""
+        now = time.monotonic()
+        if now - self._gauged_at < 1.0:
+            depth = queue_depth(self.redis, self.settings.queue)
+            metrics.QUEUE_DEPTH.set(depth)
+            return depth
         state = QueueState.read(self.redis, self.settings.queue)
         metrics.QUEUE_DEPTH.set(state.depth)
         metrics.QUEUE_TAKING.set(state.taking)
         metrics.QUEUE_OLDEST.set(state.oldest_age or 0)
+        self._gauged_at = now
         return state.depth
 
     def set_aside(self, path: Path, sig: Signature | None = None) -> None:
