@@ -129,3 +129,18 @@ def test_a_message_whose_body_cannot_be_decoded_becomes_a_dead_letter(
     assert "cannot be decoded" in failure["error"]["message"]
     assert redis_client.hlen("ingest:dead") == 1
     assert redis_client.llen("ingest") == 0
+
+
+def test_failed_retry_takes_a_unique_prefix_of_a_dead_letters_id(
+        service: Service, redis_client: redis.Redis) -> None:
+    (service.inbox / "empty.txt").write_bytes(b"")
+    wait_until(lambda: redis_client.hlen("ingest:dead") == 1, 30, "a dead letter")
+    [failure_id] = [key.decode() for key in redis_client.hkeys("ingest:dead")]
+    retried = _cli(service, "failed", "retry", failure_id[:8])
+    assert "1 dead letter(s) queued again" in retried.stdout, retried.stderr
+
+
+def test_failed_retry_of_an_unknown_id_says_so_and_queues_nothing(redis_url: str, tmp_path: Path) -> None:
+    refused = _cli(Service(redis_url, tmp_path), "failed", "retry", "abcdef12")
+    assert refused.returncode != 0
+    assert "no dead letter id starts with 'abcdef12'" in refused.stderr

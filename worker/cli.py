@@ -489,7 +489,7 @@ def failed_list(limit: int) -> None:
 @failed.command("retry")
 @click.argument("ids", nargs=-1)
 def failed_retry(ids: tuple[str, ...]) -> None:
-    """Queue dead letters again (all, or the given ids), e.g. after a fix."""
+    """Queue dead letters again (all, or the given ids or unique prefixes), e.g. after a fix."""
     import orjson
 
     from .service.celery_app import use_broker
@@ -500,6 +500,10 @@ def failed_retry(ids: tuple[str, ...]) -> None:
     url = _require_redis(settings)
     use_broker(url)
     client = connect(url, wait=5)
+    if ids:
+        known = [key.decode() for key in client.hkeys(DEAD)]
+        ids = tuple(_one_id(given, lambda prefix: [k for k in known if k.startswith(prefix)], "dead letter")
+                    for given in ids)
     retried = 0
     for raw in client.hvals(DEAD):
         entry = orjson.loads(raw)
