@@ -20,6 +20,8 @@ from pathlib import Path
 import psutil
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from tests.conftest import SEEDS
 from tests.service import Service, listening_addresses, wait_until
@@ -179,7 +181,10 @@ def test_health_error_does_not_show_the_redis_address() -> None:
     with socket.socket() as held:  # bound, never listening: connections to it are refused
         held.bind(("127.0.0.1", 0))
         closed = held.getsockname()[1]
-        client = redis.Redis(host="127.0.0.1", port=closed, socket_connect_timeout=1)
+        # no retries: redis-py's default (3, with back-off) takes about 4 s to give up on a
+        # refused port, longer than this test's request waits on a loaded machine
+        client = redis.Redis(host="127.0.0.1", port=closed, socket_connect_timeout=1,
+                             retry=Retry(NoBackoff(), 0))
         port = free_port()
         server = serve(port, lambda: {"ok": bool(client.ping())})
         try:
