@@ -145,6 +145,17 @@ def test_a_broken_head_does_not_lose_the_body(name):
     assert doc.title == "Harbour town votes to rebuild its flooded sea wall"
 
 
+def test_an_unclosed_style_is_closed_at_the_heads_end_after_a_dotted_capital_i():
+    # "İ" is two characters in lower case: a position found in a lower-cased copy of the page
+    # lands one character late per "İ" before it, in the middle of the "</head>" tag
+    from worker.pipeline.parse.html import _close_raw_text
+
+    html = page("unclosed_style_in_head.html").replace(
+        "after the winter storms.", "after the winter storms in İzmir and İstanbul.")
+    assert "margin: 0 0 1em; }\n</style></head>\n<body>" in _close_raw_text(html)
+    assert extract_html(html).text == extract_html(page("news_article.html")).text
+
+
 def test_reader_comments_signed_like_the_post_are_cut_after_the_posts_signature():
     # a Movable Type blog signs each comment as it signs the post ("Posted by: NAME at DATE"),
     # in containers trafilatura does not take for comments

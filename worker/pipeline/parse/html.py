@@ -224,6 +224,11 @@ def _parse(html: str) -> Any:
 
 # Elements whose content the parser reads as raw text up to their closing tag
 _RAW_TEXT = re.compile(r"<(title|script|style)\b[^>]*>", re.I)
+# Their closing tags, and the head's: found in the page as it is (ASCII letters in any case, as
+# the parser reads tag names), not in a lower-cased copy of the whole page, which cost more
+# than the search and whose positions drift from the page's after a dotted capital I ("İ",
+# two characters in lower case)
+_CLOSING = {name: re.compile(f"</{name}", re.I | re.A) for name in ("title", "script", "style", "head")}
 
 
 def _close_raw_text(html: str) -> str:
@@ -232,13 +237,15 @@ def _close_raw_text(html: str) -> str:
     forgotten ``</title>`` swallows the whole page and loses the body. A title holds no markup,
     so it ends at the next tag; a script or style ends with the head (a page whose head and
     body are unmarked keeps it open, as before)."""
-    lower = None
     for match in _RAW_TEXT.finditer(html):
-        lower = lower if lower is not None else html.lower()
         name, start = match[1].lower(), match.end()
-        if lower.find(f"</{name}", start) >= 0:
+        if _CLOSING[name].search(html, start):
             continue
-        end = html.find("<", start) if name == "title" else lower.find("</head", start)
+        if name == "title":
+            end = html.find("<", start)
+        else:
+            head = _CLOSING["head"].search(html, start)
+            end = head.start() if head else -1
         if end < 0:
             continue
         return _close_raw_text(f"{html[:end]}</{name}>{html[end:]}")
