@@ -11,8 +11,12 @@ script, so the two trees meet the same inputs in the same order.
     .venv/bin/python bench/stage_outputs.py --out /tmp/new.json            # digests + timing
     .venv/bin/python bench/stage_outputs.py --code /tmp/base --out /tmp/base.json
     .venv/bin/python bench/stage_outputs.py --compare /tmp/base.json /tmp/new.json
-    .venv/bin/python bench/stage_outputs.py --against /tmp/base --rounds 3  # interleaved timing
+    .venv/bin/python bench/stage_outputs.py --against /tmp/base --rounds 3  # runs alternated
+    .venv/bin/python bench/stage_outputs.py --paired /tmp/base [--write]     # inputs alternated
 
+``--paired`` loads the other tree's ``worker`` beside this one (as ``baseline_worker``: its
+imports are relative) and times the two on each input in turn, in alternating order, so that a
+load change on the shared machine falls on both; it also checks their outputs are equal.
 CPU is ``time.process_time`` of this process, per set, each set met with the page caches of
 htmldate and trafilatura emptied (as a worker meets a page the first time). The HTML sets skip
 cleanly where the shared data is absent (set ``INGEST_SHARED_DATA`` from a worktree).
@@ -70,6 +74,15 @@ def cold_page_caches() -> None:
         cached.cache_clear()
 
 
+def warm_date_parser() -> None:
+    """Have dateparser compile every locale's patterns now, untimed: it does so the first time a
+    string fails in all of them (seconds of CPU, once per process, as a running worker has
+    done long before), which would land on whichever tree or set met such a string first."""
+    from htmldate.extractors import get_external_parser
+
+    get_external_parser().get_date_data("qqq 12 zzz 2019")
+
+
 def _digest(value: object) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -87,6 +100,7 @@ def run(corpus_files: int) -> dict:
 
     logging.disable(logging.WARNING)
     sets = inputs(corpus_files)
+    warm_date_parser()
     # warm up imports and the libraries' tables (dateparser's locales), untimed
     for name, data in sets["tests/data"]:
         for doc in _parse(parse, name, data, BadInput):
@@ -178,6 +192,70 @@ def against(base: Path, rounds: int, corpus_files: int) -> None:
               f"| {med['base'][1]:,.0f} | {med['new'][1]:,.0f} | {med['new'][1] / max(1e-9, med['base'][1]):.2f} |")
 
 
+def paired(base: Path, corpus_files: int) -> tuple[str, int]:
+    """Parse and normalise CPU of this tree and ``base`` per input, alternated; the table (new
+    against base, per set) and how many outputs differ."""
+    import importlib
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "baseline_worker", base / "worker" / "__init__.py", submodule_search_locations=[str(base / "worker")])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["baseline_worker"] = module
+    spec.loader.exec_module(module)
+    sys.path.insert(0, str(ROOT))
+    trees = {}
+    for label, package in (("base", "baseline_worker"), ("new", "worker")):
+        trees[label] = (importlib.import_module(f"{package}.pipeline.parse").parse,
+                        importlib.import_module(f"{package}.pipeline.normalise").normalise,
+                        importlib.import_module(f"{package}.errors").BadInput,
+                        importlib.import_module(f"{package}.models").Document)
+    logging.disable(logging.WARNING)
+    sets = inputs(corpus_files)
+    warm_date_parser()
+    for parse, normalise, bad, document in trees.values():  # warm up, untimed
+        for name, data in sets["tests/data"]:
+            for doc in _parse(parse, name, data, bad):
+                if isinstance(doc, document):
+                    _normalise(normalise, doc, bad)
+    rows, differ = [], 0
+    for set_name, items in sets.items():
+        cpu = {(label, stage): 0.0 for label in trees for stage in ("parse", "normalise")}
+        documents = 0
+        for n, (name, data) in enumerate(items):
+            outputs = {}
+            for label in (("base", "new") if n % 2 else ("new", "base")):
+                parse, normalise, bad, document = trees[label]
+                cold_page_caches()
+                start = time.process_time()
+                docs = _parse(parse, name, data, bad)
+                cpu[label, "parse"] += time.process_time() - start
+                start = time.process_time()
+                out = [_normalise(normalise, d, bad) if isinstance(d, document) else d for d in docs]
+                cpu[label, "normalise"] += time.process_time() - start
+                outputs[label] = [_dump(d) for d in docs] + [_dump(o) for o in out]
+                documents += sum(isinstance(d, document) for d in docs) if label == "new" else 0
+            if outputs["base"] != outputs["new"]:
+                differ += 1
+                print(f"{set_name}/{name}: outputs differ", file=sys.stderr)
+        row = [set_name, len(items), documents]
+        for stage in ("parse", "normalise"):
+            b, w = (cpu[label, stage] * 1e6 / max(1, documents) for label in ("base", "new"))
+            row += [f"{b:,.0f}", f"{w:,.0f}", f"{w / b:.2f}" if b else "-"]
+        rows.append(row)
+        print(f"{set_name}: timed", file=sys.stderr)
+    from bench._report import table
+
+    return table(["set", "files", "documents", "parse µs base", "parse µs new", "new/base",
+                  "normalise µs base", "normalise µs new", "new/base"], rows), differ
+
+
+def _dump(value) -> object:  # noqa: ANN001 (a document, an article or a failure)
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    return [type(value).__name__, getattr(value, "kind", None), getattr(value, "message", None)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, help="write digests and timing here (JSON)")
@@ -186,7 +264,25 @@ def main() -> None:
     parser.add_argument("--compare", nargs=2, type=Path, metavar=("A", "B"))
     parser.add_argument("--against", type=Path, help="time against this tree (interleaved)")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--paired", type=Path, help="time against this tree, input by input")
+    parser.add_argument("--write", action="store_true", help="with --paired: update BENCHMARKS.md")
     args = parser.parse_args()
+    if args.paired:
+        body, differ = paired(args.paired, args.corpus)
+        load = os.getloadavg()
+        body += (f"\n\nCPU µs per document (`time.process_time`), each input parsed and normalised by "
+                 f"both trees in turn, alternating which goes first, htmldate's and trafilatura's page "
+                 f"caches emptied before each. Outputs differing: {differ}. Load average during the "
+                 f"run: {load[0]:.1f} (the machine is shared: compare the ratios, not the figures).")
+        print(body)
+        if args.write:
+            sys.path.insert(0, str(ROOT))
+            from bench._report import write_section
+
+            write_section("stage-outputs", "Parse and normalise: this tree against a baseline tree",
+                          body, f".venv/bin/python bench/stage_outputs.py --paired {args.paired} --write")
+            print("BENCHMARKS.md updated (section stage-outputs)")
+        sys.exit(1 if differ else 0)
     if args.compare:
         a, b = (json.loads(p.read_text()) for p in args.compare)
         sys.exit(1 if compare(a, b) else 0)
