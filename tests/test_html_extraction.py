@@ -145,6 +145,17 @@ def test_a_broken_head_does_not_lose_the_body(name):
     assert doc.title == "Harbour town votes to rebuild its flooded sea wall"
 
 
+def test_an_unclosed_style_is_closed_at_the_heads_end_after_a_dotted_capital_i():
+    # "İ" is two characters in lower case: a position found in a lower-cased copy of the page
+    # lands one character late per "İ" before it, in the middle of the "</head>" tag
+    from worker.pipeline.parse.html import _close_raw_text
+
+    html = page("unclosed_style_in_head.html").replace(
+        "after the winter storms.", "after the winter storms in İzmir and İstanbul.")
+    assert "margin: 0 0 1em; }\n</style></head>\n<body>" in _close_raw_text(html)
+    assert extract_html(html).text == extract_html(page("news_article.html")).text
+
+
 def test_reader_comments_signed_like_the_post_are_cut_after_the_posts_signature():
     # a Movable Type blog signs each comment as it signs the post ("Posted by: NAME at DATE"),
     # in containers trafilatura does not take for comments
@@ -202,3 +213,60 @@ def test_the_balanced_pass_runs_when_the_precise_text_is_a_small_share_of_the_pa
     html = page("news_article.html").replace("</body>", f"<footer><ul>{footer}</ul></footer></body>")
     precise, balanced, _ = _passes(html)
     assert precise is not None and balanced is not None
+
+
+# --- the author, read as trafilatura reads it, without its XPaths' cost ------------------------
+
+# Every shape the author XPaths and the pruned sections match: tags, attributes, patterns, a
+# <rel> child, an <author> element, a byline inside a comments section (pruned) and one holding
+# a <time> (its date pruned from its text).
+AUTHOR_SHAPES = """<html><head><title>t</title></head><body>
+<div class="comments"><span class="author">Comment Writer</span></div>
+<section id="comment-list-2"><a rel="author" href="/c">Reader Name</a></section>
+<div class="sidebar-box"><p class="byline">Side Bar</p></div>
+<span data-component="FigureCaption"><span class="authorName">Photo Person</span></span>
+<p class="story-byline">By <a href="/a">Ann Lee</a> <time>June 1, 2020</time> in Town</p>
+<strong itemprop="author name">Bob Stone</strong><div data-testid="AuthorCard">Card Holder</div>
+<h3 id="zuozhe">Wang Wei</h3><h4 class="BBL">Old Byline</h4><em class="Screenname">x</em>
+<span class="submitted-by">Sub Mitter</span><i data-component="ArticleByline">Comp Onent</i>
+<span><rel>me</rel>Rel Me</span><author>Tag Author</author><b id="postAuthor">Id Author</b>
+<a class="quote-author">Quoted Person</a><p class="author-name">Ann Lee, Staff Writer</p>
+</body></html>"""
+
+
+def _page_as_parsed(name: str) -> str:
+    from worker.pipeline.parse import decode
+
+    return AUTHOR_SHAPES if name == "shapes" else decode((PAGES / name).read_bytes())[0]
+
+
+@pytest.mark.parametrize("name", [*sorted(p.name for p in PAGES.glob("*.html")), "shapes"])
+def test_the_author_walks_select_what_trafilaturas_xpaths_select(name):
+    from trafilatura import load_html
+    from trafilatura.xpaths import AUTHOR_DISCARD_XPATHS, AUTHOR_XPATHS
+
+    from worker.pipeline.parse.html import _author_elements, _author_sections
+
+    tree = load_html(_page_as_parsed(name))
+    assert _author_sections(tree) == AUTHOR_DISCARD_XPATHS[0](tree)
+    assert list(_author_elements(tree)) == [xpath(tree) for xpath in AUTHOR_XPATHS]
+
+
+@pytest.mark.parametrize("name", [*sorted(p.name for p in PAGES.glob("*.html")), "shapes"])
+def test_the_author_is_the_one_trafilatura_finds(name):
+    from trafilatura import load_html
+    from trafilatura.metadata import extract_author
+
+    from worker.pipeline.parse.html import _author
+
+    html = _page_as_parsed(name)
+    assert _author(load_html(html)) == extract_author(load_html(html))
+
+
+def test_the_author_xpaths_read_by_hand_are_trafilaturas_own():
+    # another trafilatura version may change them: then _author takes its own (slower) call
+    from trafilatura.xpaths import AUTHOR_DISCARD_XPATHS, AUTHOR_XPATHS
+
+    from worker.pipeline.parse.html import _AUTHOR_XPATHS
+
+    assert [" ".join(x.path.split()) for x in [*AUTHOR_DISCARD_XPATHS, *AUTHOR_XPATHS]] == _AUTHOR_XPATHS
