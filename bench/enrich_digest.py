@@ -1,14 +1,17 @@
 """Enrichment digests: one sha256 per article and level, to prove a speed change left every
 entity, quote, amount, date, keyword, summary and tone as it was.
 
-Articles: the seeds, every parsable file under tests/data/, and the articles of a generated
-bench corpus (bench/corpus.py, fixed seed). Each is enriched at `fast` and `full`; the digest is
+Articles: the seeds, every parsable file under tests/data/, the articles of a generated
+bench corpus (bench/corpus.py, fixed seed) and, when the shared data is here, the extraction
+benchmark's hand-marked article bodies (what bench/enrich_quality.py reads). Each is enriched at `fast` and `full`; the digest is
 of the enrichment's JSON. Write digests from one tree, then compare another tree against them:
 
     .venv/bin/python bench/enrich_digest.py --out /tmp/before.json [--tree /tmp/main-tree]
     .venv/bin/python bench/enrich_digest.py --compare /tmp/before.json
 
-`--tree` imports `worker` from another checkout (e.g. an export of main), so both sides run the
+In a git worktree, point INGEST_SHARED_DATA at the shared data (bench/_report.py looks for it
+beside the checkout), or the corpus is built from the seeds alone and the extraction bodies are
+left out. `--tree` imports `worker` from another checkout (e.g. an export of main), so both sides run the
 same article list. Exit status 1 when any digest differs; the differing articles are printed.
 """
 
@@ -27,8 +30,9 @@ MAX = 16 * 1024 * 1024
 
 def articles(corpus_files: int) -> list[tuple[str, object]]:
     """(key, Article) for the seeds, tests/data files and a generated bench corpus."""
+    from bench._report import EXTRACTION
     from bench.corpus import generate
-    from worker.models import Document
+    from worker.models import Article, Document
     from worker.pipeline.normalise import normalise
     from worker.pipeline.parse import parse
 
@@ -50,6 +54,11 @@ def articles(corpus_files: int) -> list[tuple[str, object]]:
                 continue
             if getattr(article, "body", None):
                 found.append((f"{key}#{number}", article))
+    truth = EXTRACTION / "ground-truth.json"
+    if truth.exists():
+        for key, item in sorted(json.loads(truth.read_text(encoding="utf-8")).items()):
+            if item.get("articleBody"):
+                found.append((f"extraction/{key}", Article(body=item["articleBody"])))
     return found
 
 
