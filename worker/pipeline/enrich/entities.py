@@ -213,11 +213,14 @@ def entities_from_ner(
 ) -> tuple[Entities, list[PersonMention]]:
     """`full`: the model's mentions, repaired, plus table/country names the model missed."""
     spans = _spans_from_mentions(body, mentions, gaz)
-    taken = [(s.start, s.end) for s in spans]
+    taken = sorted((s.start, s.end) for s in spans)
+    starts = [s for s, _ in taken]
+    reach = list(accumulate((e for _, e in taken), max))  # furthest end of the spans so far
     for hit in hits:
         if aliases.lookup(hit.text) is None and not gaz.is_country(hit.text):
             continue
-        if not any(s < hit.end and hit.start < e for s, e in taken):
+        i = bisect_left(starts, hit.end)  # taken[:i] start before the hit ends
+        if not (i and reach[i - 1] > hit.start):  # none of them reaches into it: no overlap
             spans.append(_Span(hit.start, hit.end, clean_surface(hit.text), hit.kind))
     spans.sort(key=lambda s: s.start)
     _repair(body, spans, aliases, gaz)

@@ -60,8 +60,9 @@ def keywords(body: str, top: int = 10) -> list[str]:
             if token.endswith(("'s", "’s")) and token[0].isalpha() and word[:-2] not in stop:
                 run.append(token[:-2])
                 word_count[word[:-2]] += 1
-            _flush(run, index, phrase_count, first_seen, surface)
-            run = []
+            if run:  # most tokens end no run: no call
+                _flush(run, index, phrase_count, first_seen, surface)
+                run = []
     scored = []
     for key, count in phrase_count.items():
         words = key.split()

@@ -1,7 +1,10 @@
 """The statistical NER model: loaded once per process, lazily, with only what NER needs.
 
-Everything but the token-to-vector layer and the entity recogniser is excluded at load time
-(not just disabled), which keeps memory and per-document cost at the NER floor.
+Everything but the entity recogniser and the shared token-to-vector layer is excluded at load
+time (not just disabled); the shared layer is then dropped too unless the recogniser listens
+to it. In the small English models it does not: their `ner` embeds its own tok2vec, and the
+shared one feeds only the tagger and parser, so running it cost about a third of the model's
+time for nothing (same entities without it).
 """
 
 from __future__ import annotations
@@ -36,11 +39,20 @@ def _pipeline_names(model: str) -> list[str]:
 
 @lru_cache(maxsize=2)
 def load_model(model: str):  # -> spacy.Language (spaCy imported lazily: `fast` never pays for it)
-    """The named spaCy pipeline with every component but tok2vec/transformer/ner excluded."""
+    """The named spaCy pipeline with every component but tok2vec/transformer/ner excluded, and
+    a shared tok2vec/transformer removed when `ner` does not listen to it."""
     import spacy
 
     exclude = [name for name in _pipeline_names(model) if name not in NER_COMPONENTS]
-    return spacy.load(model, exclude=exclude)
+    return drop_unheard(spacy.load(model, exclude=exclude))
+
+
+def drop_unheard(nlp):  # spacy.Language -> the same, without layers whose output nobody reads
+    """Remove each shared embedding layer (tok2vec, transformer) that `ner` does not listen to."""
+    for name in [n for n in nlp.pipe_names if n != "ner"]:
+        if "ner" not in getattr(nlp.get_pipe(name), "listening_components", ["ner"]):
+            nlp.remove_pipe(name)
+    return nlp
 
 
 def chunks(text: str, size: int = CHUNK_CHARS) -> Iterator[tuple[int, str]]:
