@@ -202,3 +202,36 @@ def test_the_balanced_pass_runs_when_the_precise_text_is_a_small_share_of_the_pa
     html = page("news_article.html").replace("</body>", f"<footer><ul>{footer}</ul></footer></body>")
     precise, balanced, _ = _passes(html)
     assert precise is not None and balanced is not None
+
+
+def test_text_after_nested_empty_inline_elements_is_kept():
+    # <p><em><strong></strong></em>The harbour master said...: the precision mode deletes an
+    # empty element with the text after it; the inner one's drop leaves the outer one empty
+    assert "The harbour master said the sea wall works would be phased" in extract_html(
+        page("empty_inline_before_text.html")).text
+
+
+def _extraction(lines: list[str]):
+    from trafilatura.settings import Document as Extraction
+
+    result = Extraction()
+    result.text = "\n".join(lines)
+    return result
+
+
+TEASER = ["The Coastal Courier has run a number of stories on the harbour ferry. Well there is one"
+          " change coming that will test the new operator: the spring timetable loses two\u2026"]
+
+
+def test_a_short_text_sharing_no_line_with_the_compared_pass_gives_way_to_it():
+    # the precision mode kept a teaser of another story; the comparison found the article
+    from worker.pipeline.parse.html import _found_elsewhere
+
+    compared = _extraction(ARTICLE)
+    assert _found_elsewhere(_extraction(TEASER), compared) is compared
+
+
+def test_a_short_text_the_compared_pass_also_holds_stays_the_precise_one():
+    from worker.pipeline.parse.html import _found_elsewhere
+
+    assert _found_elsewhere(_extraction(ARTICLE[:1]), _extraction(TEASER + ARTICLE)) is None

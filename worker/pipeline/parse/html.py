@@ -18,7 +18,9 @@ it came. Then the tree steps (``TREE_STEPS``) edit the tree:
 
 the article is extracted with ``favor_precision`` in the fast mode (without trafilatura's
 comparison with readability and jusText, a third of its time), run again with the comparison
-only when it finds little (``_SHORT_EXTRACTION``), which is what the comparison is for; a
+only when it finds little (``_SHORT_EXTRACTION``), which is what the comparison is for (and
+then the balanced pass runs with the comparison too: a short text that shares no line with it is
+another block than the article, a teaser or a side rail's excerpt, ``_found_elsewhere``); a
 balanced pass (fast, without ``favor_precision``) runs beside it when the precise text is a
 small share of the page's visible text (``_BALANCED_SHARE``: else ``paragraphs`` could not use
 it); and the line steps
@@ -161,9 +163,22 @@ def _passes(html: str) -> tuple[Extraction | None, Extraction | None, set[str]]:
         # little or nothing found: what trafilatura's fallback (readability, jusText) is for
         precise = _extract(tree, favor_precision=True)
     broad = None
-    if precise is None or _size(precise.text) < _BALANCED_SHARE * _visible_size(tree):
+    if precise is not None and len(precise.text) < _SHORT_EXTRACTION:
+        broad = _found_elsewhere(precise, _extract(tree))
+    if broad is None and (
+            precise is None or _size(precise.text) < _BALANCED_SHARE * _visible_size(tree)):
         broad = _extract(tree, fast=True)
     return _with_metadata(precise, meta), _with_metadata(broad, meta), links
+
+
+def _found_elsewhere(precise: Extraction, compared: Extraction | None) -> Extraction | None:
+    """The balanced pass with trafilatura's comparison (readability, jusText), when the short
+    precise text shares no line with it: the two disagree on where the article is, and the short
+    one is the block that lost (a teaser of another story, a side rail's excerpt: the precision
+    mode's own comparison prunes the page first and can miss the article). ``None`` otherwise."""
+    if compared is not None and not set(_lines(precise)) & set(_lines(compared)):
+        return compared
+    return None
 
 
 def _size(text: str) -> int:
@@ -291,8 +306,11 @@ def _drop_empty_elements(tree: Any, html: str) -> None:
     """
     from trafilatura.settings import CUT_EMPTY_ELEMS
 
-    for element in [e for e in tree.iter(*CUT_EMPTY_ELEMS) if e.text is None and len(e) == 0]:
-        element.drop_tag()
+    # children first (reverse document order), so that an element left empty by the drop of
+    # its empty children goes too: <em><strong></strong></em>Text...
+    for element in reversed(list(tree.iter(*CUT_EMPTY_ELEMS))):
+        if element.text is None and len(element) == 0:
+            element.drop_tag()
 
 
 def _body(
