@@ -235,3 +235,15 @@ def test_a_short_text_the_compared_pass_also_holds_stays_the_precise_one():
     from worker.pipeline.parse.html import _found_elsewhere
 
     assert _found_elsewhere(_extraction(ARTICLE[:1]), _extraction(TEASER + ARTICLE)) is None
+
+
+def test_short_rows_of_a_layout_table_are_dropped_and_a_data_tables_rows_kept():
+    layout = ("<table><tr><td></td><td>Editor-In-Chief: Kris Graft</td><td></td></tr>"
+              "<tr><td>Latest Book</td></tr></table>")
+    data = ("<table><tr><td>Quay Street</td><td>41 homes</td></tr>"
+            "<tr><td>Harbour Road</td><td>12 homes</td></tr></table>")
+    html = page("news_article.html").replace(
+        "    <p>Engineers will first", f"    {data}\n    {layout}\n    <p>Engineers will first", 1)
+    text = extract_html(html).text
+    assert "Quay Street | 41 homes" in text
+    assert "Kris Graft" not in text and "Latest Book" not in text

@@ -31,6 +31,8 @@ it); and the line steps
   text-density signal, not a site's words);
 * ``comments``: reader comments a blog signs as it signs the post (a second "Posted by NAME
   at DATE" line) are cut, the post's own signature kept;
+* ``layout``: short rows of a table that lays the page out (one cell, or half the cells
+  empty) are menus and mastheads; tables are kept for their data, which fills the cells;
 * ``links``: a line that is exactly one link's text is a teaser or a navigation item;
 * ``chrome``: lines that are page chrome, by the ``html_chrome`` rules of ``boilerplate.yaml``
   (which a user's ``INGEST_BOILERPLATE_FILE`` extends).
@@ -133,6 +135,8 @@ _PARAGRAPHS_SHARE = 0.7
 # on 29% and 53%; 0.7 ran it on 77% and 91%).
 _BALANCED_SHARE = 0.5
 _PARAGRAPH_WORDS = 25
+# A layout table's row holding more words than this is the article set in a table: kept
+_LAYOUT_ROW_WORDS = 40
 _MAX_LINK_SHARE = 0.2
 # A post's or comment's signature: who and when ("Posted by: Ellen at September 10, 2012 11:40 AM")
 _SIGNATURE = re.compile(
@@ -376,6 +380,20 @@ def _drop_comments(lines: list[str], page: _Page) -> list[str]:
     return lines[: signed[0] + 1] if len(signed) >= 2 else lines
 
 
+def _drop_layout_rows(lines: list[str], page: _Page) -> list[str]:
+    """Short rows of a table that lays the page out rather than holding data (one cell, or at
+    least half of the cells empty: spacers around a menu, a masthead, a staff box). Tables are
+    kept for their data; a data table fills its cells."""
+    return [line for line in lines if not _is_layout_row(line)]
+
+
+def _is_layout_row(line: str) -> bool:
+    if not line.startswith("|") or len(line.split()) > _LAYOUT_ROW_WORDS:
+        return False
+    cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+    return len(cells) == 1 or 2 * sum(not cell for cell in cells) >= len(cells)
+
+
 def _drop_links(lines: list[str], page: _Page) -> list[str]:
     """A line that is exactly one link's text is a teaser or a navigation item."""
     return [line for line in lines if _compare_key(line) not in page.links]
@@ -447,6 +465,7 @@ TREE_STEPS: dict[str, Callable[[Any, str], None]] = {
 LINE_STEPS: dict[str, Callable[[list[str], _Page], list[str]]] = {
     "paragraphs": _restore_paragraphs,
     "comments": _drop_comments,
+    "layout": _drop_layout_rows,
     "links": _drop_links,
     "chrome": _drop_chrome,
 }
