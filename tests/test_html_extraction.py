@@ -247,3 +247,15 @@ def test_short_rows_of_a_layout_table_are_dropped_and_a_data_tables_rows_kept():
     text = extract_html(html).text
     assert "Quay Street | 41 homes" in text
     assert "Kris Graft" not in text and "Latest Book" not in text
+
+
+def test_a_linked_first_line_is_left_to_the_normaliser_and_later_linked_lines_dropped():
+    # a blog post's headline links to the post's own page; the same text further down is a
+    # teaser. Which top lines are headline, byline or body is the normaliser's one policy.
+    from worker.pipeline.normalise.rules import load_rules
+    from worker.pipeline.parse.html import _Page, _drop_links
+
+    headline = "Stop stealing dreams: a talk on school"
+    lines = [headline, ARTICLE[0], headline]
+    links = {"stop stealing dreams a talk on school"}
+    assert _drop_links(lines, _Page(links, load_rules(), [])) == [headline, ARTICLE[0]]

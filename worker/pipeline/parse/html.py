@@ -33,7 +33,8 @@ it); and the line steps
   at DATE" line) are cut, the post's own signature kept;
 * ``layout``: short rows of a table that lays the page out (one cell, or half the cells
   empty) are menus and mastheads; tables are kept for their data, which fills the cells;
-* ``links``: a line that is exactly one link's text is a teaser or a navigation item;
+* ``links``: a line that is exactly one link's text is a teaser or a navigation item (the
+  first line is left to the normaliser: a headline linked to its own page);
 * ``chrome``: lines that are page chrome, by the ``html_chrome`` rules of ``boilerplate.yaml``
   (which a user's ``INGEST_BOILERPLATE_FILE`` extends).
 
@@ -395,8 +396,10 @@ def _is_layout_row(line: str) -> bool:
 
 
 def _drop_links(lines: list[str], page: _Page) -> list[str]:
-    """A line that is exactly one link's text is a teaser or a navigation item."""
-    return [line for line in lines if _compare_key(line) not in page.links]
+    """A line that is exactly one link's text is a teaser or a navigation item; but for the
+    first line, the place of a headline linked to its own page ("permalink"), which is the
+    normaliser's to judge, as it judges every format's top lines."""
+    return lines[:1] + [line for line in lines[1:] if _compare_key(line) not in page.links]
 
 
 def _drop_chrome(lines: list[str], page: _Page) -> list[str]:
