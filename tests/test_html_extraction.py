@@ -270,3 +270,60 @@ def test_the_author_xpaths_read_by_hand_are_trafilaturas_own():
     from worker.pipeline.parse.html import _AUTHOR_XPATHS
 
     assert [" ".join(x.path.split()) for x in [*AUTHOR_DISCARD_XPATHS, *AUTHOR_XPATHS]] == _AUTHOR_XPATHS
+
+
+def test_text_after_nested_empty_inline_elements_is_kept():
+    # <p><em><strong></strong></em>The harbour master said...: the precision mode deletes an
+    # empty element with the text after it; the inner one's drop leaves the outer one empty
+    assert "The harbour master said the sea wall works would be phased" in extract_html(
+        page("empty_inline_before_text.html")).text
+
+
+def _extraction(lines: list[str]):
+    from trafilatura.settings import Document as Extraction
+
+    result = Extraction()
+    result.text = "\n".join(lines)
+    return result
+
+
+TEASER = ["The Coastal Courier has run a number of stories on the harbour ferry. Well there is one"
+          " change coming that will test the new operator: the spring timetable loses two\u2026"]
+
+
+def test_a_short_text_sharing_no_line_with_the_compared_pass_gives_way_to_it():
+    # the precision mode kept a teaser of another story; the comparison found the article
+    from worker.pipeline.parse.html import _found_elsewhere
+
+    compared = _extraction(ARTICLE)
+    assert _found_elsewhere(_extraction(TEASER), compared) is compared
+
+
+def test_a_short_text_the_compared_pass_also_holds_stays_the_precise_one():
+    from worker.pipeline.parse.html import _found_elsewhere
+
+    assert _found_elsewhere(_extraction(ARTICLE[:1]), _extraction(TEASER + ARTICLE)) is None
+
+
+def test_short_rows_of_a_layout_table_are_dropped_and_a_data_tables_rows_kept():
+    layout = ("<table><tr><td></td><td>Editor-In-Chief: Kris Graft</td><td></td></tr>"
+              "<tr><td>Latest Book</td></tr></table>")
+    data = ("<table><tr><td>Quay Street</td><td>41 homes</td></tr>"
+            "<tr><td>Harbour Road</td><td>12 homes</td></tr></table>")
+    html = page("news_article.html").replace(
+        "    <p>Engineers will first", f"    {data}\n    {layout}\n    <p>Engineers will first", 1)
+    text = extract_html(html).text
+    assert "Quay Street | 41 homes" in text
+    assert "Kris Graft" not in text and "Latest Book" not in text
+
+
+def test_a_linked_first_line_is_left_to_the_normaliser_and_later_linked_lines_dropped():
+    # a blog post's headline links to the post's own page; the same text further down is a
+    # teaser. Which top lines are headline, byline or body is the normaliser's one policy.
+    from worker.pipeline.normalise.rules import load_rules
+    from worker.pipeline.parse.html import _Page, _drop_links
+
+    headline = "Stop stealing dreams: a talk on school"
+    lines = [headline, ARTICLE[0], headline]
+    links = {"stop stealing dreams a talk on school"}
+    assert _drop_links(lines, _Page(links, load_rules(), [])) == [headline, ARTICLE[0]]

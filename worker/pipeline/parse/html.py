@@ -18,7 +18,9 @@ it came. Then the tree steps (``TREE_STEPS``) edit the tree:
 
 the article is extracted with ``favor_precision`` in the fast mode (without trafilatura's
 comparison with readability and jusText, a third of its time), run again with the comparison
-only when it finds little (``_SHORT_EXTRACTION``), which is what the comparison is for; a
+only when it finds little (``_SHORT_EXTRACTION``), which is what the comparison is for (and
+then the balanced pass runs with the comparison too: a short text that shares no line with it is
+another block than the article, a teaser or a side rail's excerpt, ``_found_elsewhere``); a
 balanced pass (fast, without ``favor_precision``) runs beside it when the precise text is a
 small share of the page's visible text (``_BALANCED_SHARE``: else ``paragraphs`` could not use
 it); and the line steps
@@ -29,7 +31,10 @@ it); and the line steps
   text-density signal, not a site's words);
 * ``comments``: reader comments a blog signs as it signs the post (a second "Posted by NAME
   at DATE" line) are cut, the post's own signature kept;
-* ``links``: a line that is exactly one link's text is a teaser or a navigation item;
+* ``layout``: short rows of a table that lays the page out (one cell, or half the cells
+  empty) are menus and mastheads; tables are kept for their data, which fills the cells;
+* ``links``: a line that is exactly one link's text is a teaser or a navigation item (the
+  first line is left to the normaliser: a headline linked to its own page);
 * ``chrome``: lines that are page chrome, by the ``html_chrome`` rules of ``boilerplate.yaml``
   (which a user's ``INGEST_BOILERPLATE_FILE`` extends).
 
@@ -131,6 +136,8 @@ _PARAGRAPHS_SHARE = 0.7
 # on 29% and 53%; 0.7 ran it on 77% and 91%).
 _BALANCED_SHARE = 0.5
 _PARAGRAPH_WORDS = 25
+# A layout table's row holding more words than this is the article set in a table: kept
+_LAYOUT_ROW_WORDS = 40
 _MAX_LINK_SHARE = 0.2
 # A post's or comment's signature: who and when ("Posted by: Ellen at September 10, 2012 11:40 AM")
 _SIGNATURE = re.compile(
@@ -161,9 +168,22 @@ def _passes(html: str) -> tuple[Extraction | None, Extraction | None, set[str]]:
         # little or nothing found: what trafilatura's fallback (readability, jusText) is for
         precise = _extract(tree, favor_precision=True)
     broad = None
-    if precise is None or _size(precise.text) < _BALANCED_SHARE * _visible_size(tree):
+    if precise is not None and len(precise.text) < _SHORT_EXTRACTION:
+        broad = _found_elsewhere(precise, _extract(tree))
+    if broad is None and (
+            precise is None or _size(precise.text) < _BALANCED_SHARE * _visible_size(tree)):
         broad = _extract(tree, fast=True)
     return _with_metadata(precise, meta), _with_metadata(broad, meta), links
+
+
+def _found_elsewhere(precise: Extraction, compared: Extraction | None) -> Extraction | None:
+    """The balanced pass with trafilatura's comparison (readability, jusText), when the short
+    precise text shares no line with it: the two disagree on where the article is, and the short
+    one is the block that lost (a teaser of another story, a side rail's excerpt: the precision
+    mode's own comparison prunes the page first and can miss the article). ``None`` otherwise."""
+    if compared is not None and not set(_lines(precise)) & set(_lines(compared)):
+        return compared
+    return None
 
 
 def _size(text: str) -> int:
@@ -417,8 +437,11 @@ def _drop_empty_elements(tree: Any, html: str) -> None:
     """
     from trafilatura.settings import CUT_EMPTY_ELEMS
 
-    for element in [e for e in tree.iter(*CUT_EMPTY_ELEMS) if e.text is None and len(e) == 0]:
-        element.drop_tag()
+    # children first (reverse document order), so that an element left empty by the drop of
+    # its empty children goes too: <em><strong></strong></em>Text...
+    for element in reversed(list(tree.iter(*CUT_EMPTY_ELEMS))):
+        if element.text is None and len(element) == 0:
+            element.drop_tag()
 
 
 def _body(
@@ -484,9 +507,25 @@ def _drop_comments(lines: list[str], page: _Page) -> list[str]:
     return lines[: signed[0] + 1] if len(signed) >= 2 else lines
 
 
+def _drop_layout_rows(lines: list[str], page: _Page) -> list[str]:
+    """Short rows of a table that lays the page out rather than holding data (one cell, or at
+    least half of the cells empty: spacers around a menu, a masthead, a staff box). Tables are
+    kept for their data; a data table fills its cells."""
+    return [line for line in lines if not _is_layout_row(line)]
+
+
+def _is_layout_row(line: str) -> bool:
+    if not line.startswith("|") or len(line.split()) > _LAYOUT_ROW_WORDS:
+        return False
+    cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+    return len(cells) == 1 or 2 * sum(not cell for cell in cells) >= len(cells)
+
+
 def _drop_links(lines: list[str], page: _Page) -> list[str]:
-    """A line that is exactly one link's text is a teaser or a navigation item."""
-    return [line for line in lines if _compare_key(line) not in page.links]
+    """A line that is exactly one link's text is a teaser or a navigation item; but for the
+    first line, the place of a headline linked to its own page ("permalink"), which is the
+    normaliser's to judge, as it judges every format's top lines."""
+    return lines[:1] + [line for line in lines[1:] if _compare_key(line) not in page.links]
 
 
 def _drop_chrome(lines: list[str], page: _Page) -> list[str]:
@@ -555,6 +594,7 @@ TREE_STEPS: dict[str, Callable[[Any, str], None]] = {
 LINE_STEPS: dict[str, Callable[[list[str], _Page], list[str]]] = {
     "paragraphs": _restore_paragraphs,
     "comments": _drop_comments,
+    "layout": _drop_layout_rows,
     "links": _drop_links,
     "chrome": _drop_chrome,
 }
