@@ -1,0 +1,66 @@
+"""A hostile user's files, each once a way around "one record or one failure naming why".
+
+Each test is one attack found by running the service and fixed at its cause; the real pipeline,
+the session's real Redis and (where the attack reached it) the real PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+import redis
+
+from worker.models import FailureRecord, Record
+from worker.pipeline.dedupe import DedupIndex
+from worker.service import policy
+from worker.service.delivery import deliver
+from worker.settings import Settings
+from worker.sources.messages import read_source
+from worker.store import connect
+
+LEAD = "The minister said on Tuesday that the plan would cost 3 million euros. " * 20
+
+
+def _outcomes(path: Path, client: redis.Redis, settings: Settings) -> list[Record | FailureRecord]:
+    source, data, error = read_source(path, path.parent, settings.max_file_bytes)
+    return policy.run_or_fail(source, data or b"", error, DedupIndex.from_settings(client, settings), settings)
+
+
+def test_a_text_too_big_for_the_stores_search_index_becomes_one_failure_naming_it_not_endless_retries(
+        postgres_url: str, redis_client: redis.Redis, tmp_path: Path) -> None:
+    """60,000 distinct tokens (a dump of hashes) stay under the word limit, but their search
+    vector passes PostgreSQL's 1 MB tsvector limit: the store refuses the row, which no retry
+    can change; it was retried as "PostgreSQL unavailable" for ever, the worker unhealthy."""
+    settings = Settings(enrich="fast", records_dir=tmp_path / "records", sinks="files,postgres",
+                        postgres_url=postgres_url, postgres_wait_seconds=0.5)
+    path = tmp_path / "hashes.txt"
+    path.write_text("Checksums of the release. " + " ".join(
+        hashlib.sha1(str(i).encode()).hexdigest() for i in range(60_000)))
+    counts = deliver(_outcomes(path, redis_client, settings), None, redis_client, settings)
+    assert counts == {"failed": 1}
+    [failed] = (tmp_path / "records" / "_failed").glob("*.json")
+    error = json.loads(failed.read_text())["error"]
+    assert error["type"] == "unstorable" and "tsvector" in error["message"], error
+    assert not list((tmp_path / "records").glob("*.json"))
+    with connect(postgres_url) as conn:
+        assert conn.execute("SELECT error_type FROM failures").fetchall() == [("unstorable",)]
+        assert conn.execute("SELECT count(*) FROM records").fetchone()[0] == 0
+
+
+def test_of_a_jsonl_file_only_the_line_the_store_refuses_fails_and_the_others_are_records(
+        postgres_url: str, redis_client: redis.Redis, tmp_path: Path) -> None:
+    settings = Settings(enrich="fast", records_dir=tmp_path / "records", sinks="files,postgres",
+                        postgres_url=postgres_url, postgres_wait_seconds=0.5)
+    hashes = " ".join(hashlib.sha1(str(i).encode()).hexdigest() for i in range(60_000))
+    path = tmp_path / "export.jsonl"
+    path.write_text("\n".join(json.dumps({"title": f"Article {n}", "text": text}) for n, text in (
+        (1, LEAD), (2, "Checksums of the release. " + hashes), (3, LEAD.replace("Tuesday", "Friday")))))
+    counts = deliver(_outcomes(path, redis_client, settings), None, redis_client, settings)
+    assert (counts["records"], counts["failed"]) == (2, 1)
+    [failed] = (tmp_path / "records" / "_failed").glob("*.json")
+    assert json.loads(failed.read_text())["source"]["line"] == 2
+    with connect(postgres_url) as conn:
+        assert conn.execute("SELECT count(*) FROM records").fetchone()[0] == 2
