@@ -64,3 +64,21 @@ def test_of_a_jsonl_file_only_the_line_the_store_refuses_fails_and_the_others_ar
     assert json.loads(failed.read_text())["source"]["line"] == 2
     with connect(postgres_url) as conn:
         assert conn.execute("SELECT count(*) FROM records").fetchone()[0] == 2
+
+
+@pytest.mark.parametrize("escape", ["\\u0000", "\\ud800"], ids=["nul", "lone_surrogate"])
+def test_a_json_article_with_a_nul_or_lone_surrogate_escape_in_its_fields_is_a_stored_record(
+        escape: str, postgres_url: str, redis_client: redis.Redis, tmp_path: Path) -> None:
+    """JSON may escape characters no UTF-8 file and no PostgreSQL text can hold; they were an
+    ``internal_error`` (a TypeError writing the record, a DataError storing it)."""
+    settings = Settings(enrich="fast", records_dir=tmp_path / "records", sinks="files,postgres",
+                        postgres_url=postgres_url)
+    path = tmp_path / "article.json"
+    path.write_text(f'{{"title": "Budget {escape}vote", "author": "Ann {escape}Lee", "url": '
+                    f'"https://example.com/{escape}a", "source": "Daily{escape}", "text": "{LEAD}{escape}"}}')
+    [outcome] = _outcomes(path, redis_client, settings)
+    assert deliver([outcome], None, redis_client, settings)["records"] == 1
+    record = json.loads((tmp_path / "records" / f"{outcome.id}.json").read_text())
+    assert record["title"].startswith("Budget") and record["authors"][0].startswith("Ann")
+    with connect(postgres_url) as conn:
+        assert conn.execute("SELECT count(*) FROM records").fetchone()[0] == 1

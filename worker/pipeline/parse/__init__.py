@@ -348,7 +348,7 @@ def _element(obj, number: int, where: str, fmt: Format, rules: Rules | None = No
 
 def parse_json_object(obj: dict, *, line: int | None, rules: Rules | None = None) -> Document:
     """Map common scraper field names onto a document."""
-    fields = {key: _first(obj, names) for key, names in _JSON_FIELDS.items()}
+    fields = {key: _storable(_first(obj, names)) for key, names in _JSON_FIELDS.items()}
     text = fields.pop("text")
     if not isinstance(text, str) or not text.strip():
         raise BadInput("no_text", "the JSON record has no article text (text/body/content)")
@@ -377,6 +377,27 @@ def parse_json_object(obj: dict, *, line: int | None, rules: Rules | None = None
         dropped=dropped,
         **{k: (v if isinstance(v, str) else None) for k, v in fields.items()},
     )
+
+
+# JSON can escape characters no UTF-8 output and no PostgreSQL text holds: NUL (\u0000) and
+# a lone surrogate (\ud800 without its pair)
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(value):  # noqa: ANN001, ANN202 (any JSON value)
+    """A JSON field's value with NULs dropped (as in a page) and lone surrogates made U+FFFD, in
+    its strings and those one level down (authors: a list of names or of {"name": ...})."""
+    if isinstance(value, list):
+        return [_storable_flat(v) for v in value]
+    return _storable_flat(value)
+
+
+def _storable_flat(value):  # noqa: ANN001, ANN202
+    if isinstance(value, str):
+        return _UNSTORABLE.sub(lambda m: "" if m[0] == "\x00" else "\ufffd", value)
+    if isinstance(value, dict):
+        return {k: _storable_flat(v) if isinstance(v, str) else v for k, v in value.items()}
+    return value
 
 
 def _first(obj: dict, names: tuple[str, ...]):
