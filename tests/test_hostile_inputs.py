@@ -6,14 +6,19 @@ the session's real Redis and (where the attack reached it) the real PostgreSQL.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import itertools
 import json
 from pathlib import Path
 
 import pytest
 import redis
 
+from worker.errors import BadInput
 from worker.models import FailureRecord, Record
+from worker.pipeline.budget import Deadline
+from worker.pipeline.parse import parse
 from worker.pipeline.dedupe import DedupIndex
 from worker.service import policy
 from worker.service.delivery import deliver
@@ -82,3 +87,18 @@ def test_a_json_article_with_a_nul_or_lone_surrogate_escape_in_its_fields_is_a_s
     assert record["title"].startswith("Budget") and record["authors"][0].startswith("Ann")
     with connect(postgres_url) as conn:
         assert conn.execute("SELECT count(*) FROM records").fetchone()[0] == 1
+
+
+def test_a_gzip_file_of_many_tiny_members_is_stopped_by_the_articles_time_budget() -> None:
+    """400,000 empty members in 8 MB cost a minute of CPU to read before the budget looked."""
+    ticks = itertools.count()
+    deadline = Deadline(1_000, clock=lambda: next(ticks))  # a clock one second on at each look
+    with pytest.raises(BadInput, match=r"timeout: parse \(gzip\) exceeded"):
+        parse(gzip.compress(b"") * 5_000, "many.txt.gz", max_decompressed_bytes=1 << 20, check=deadline.check)
+
+
+def test_gzip_members_padded_with_zeros_are_read_whole() -> None:
+    data = b"".join(gzip.compress(f"Part {n} of the article, said the minister. ".encode() * 50) + b"\0" * n
+                    for n in range(1, 40))
+    [doc] = parse(data, "parts.txt.gz", max_decompressed_bytes=1 << 20)
+    assert doc.compression == "gzip" and doc.text.count("said the minister") == 39 * 50
