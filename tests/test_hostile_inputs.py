@@ -20,10 +20,10 @@ from worker.models import FailureRecord, Record
 from worker.pipeline.budget import Deadline
 from worker.pipeline.parse import parse
 from worker.pipeline.dedupe import DedupIndex
-from worker.service import policy
+from worker.service import fanout, policy
 from worker.service.delivery import deliver
 from worker.settings import Settings
-from worker.sources.messages import read_source
+from worker.sources.messages import make_message, read_source
 from worker.store import connect
 
 LEAD = "The minister said on Tuesday that the plan would cost 3 million euros. " * 20
@@ -102,3 +102,21 @@ def test_gzip_members_padded_with_zeros_are_read_whole() -> None:
                     for n in range(1, 40))
     [doc] = parse(data, "parts.txt.gz", max_decompressed_bytes=1 << 20)
     assert doc.compression == "gzip" and doc.text.count("said the minister") == 39 * 50
+
+
+@pytest.mark.parametrize("name, content", [
+    ("empties.jsonl", "{}\n" * 1_001),
+    ("empties.json", "[" + ",".join(["{}"] * 1_001) + "]"),
+], ids=["jsonl", "json_array"])
+def test_a_file_of_more_articles_than_the_limit_is_one_failure_not_one_per_article(
+        name: str, content: str, redis_client: redis.Redis, tmp_path: Path) -> None:
+    """Each article of a file is an outcome with its Redis entries (about 2.2 KB a failed line,
+    measured): 60 KB of `{}` lines took 44 MB of Redis, so 16 MiB of them would fill it."""
+    settings = Settings(enrich="fast", records_dir=tmp_path / "records", max_articles=1_000, fanout_articles=250)
+    path = tmp_path / name
+    path.write_text(content)
+    source, data, error = read_source(path, path.parent, settings.max_file_bytes)
+    assert fanout.slices(make_message(source, data), settings) == []  # it runs whole, to one failure
+    [outcome] = _outcomes(path, redis_client, settings)
+    assert isinstance(outcome, FailureRecord) and outcome.error.type == "too_many", outcome
+    assert "1,000 articles (INGEST_MAX_ARTICLES)" in outcome.error.message

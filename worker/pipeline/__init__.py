@@ -71,7 +71,8 @@ def run(source: SourceFile, data: bytes, index: DedupIndex, settings: Settings, 
             )
         with timer.stage("parse"):
             documents = parse(data, source.name, max_decompressed_bytes=settings.max_decompressed_bytes,
-                              rules=load_rules(settings.boilerplate_file), check=deadline.check)
+                              rules=load_rules(settings.boilerplate_file), check=deadline.check,
+                              max_articles=settings.max_articles)
     except BadInput as exc:
         return [failure(source, exc, settings.enrich)]
     outcomes: list[Outcome] = []

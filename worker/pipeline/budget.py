@@ -46,6 +46,16 @@ class Deadline:
             )
 
 
+def too_many_articles(limit: int) -> BadInput:
+    """The failure of a file of more than ``limit`` articles: a JSONL file's lines (or a JSON
+    array's elements) are outcomes each, with their Redis entries, so their number is bounded too."""
+    return BadInput(
+        "too_many",
+        f"the file holds more than {limit:,} articles (INGEST_MAX_ARTICLES): an export that "
+        "size is to be split, and millions of tiny lines would fill Redis",
+    )
+
+
 def has_more_words(text: str, limit: int) -> bool:
     """Whether `text` holds more than `limit` words; stops counting at the limit (a 15 MiB
     text is not split into millions of strings to find out)."""

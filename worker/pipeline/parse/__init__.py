@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from ...errors import BadInput
 from ...models import Document, Format
-from ..budget import Check, no_check
+from ..budget import Check, no_check, too_many_articles
 from ..normalise.rules import Rules
 from .depth import PARSER_DEPTH, flatten, nesting_depth
 from .html import extract_html
@@ -49,10 +49,11 @@ _JSON_FIELDS = {
 
 def parse(
     data: bytes, name: str, *, max_decompressed_bytes: int, rules: Rules | None = None,
-    check: Check = no_check,
+    check: Check = no_check, max_articles: int | None = None,
 ) -> list[Document | BadInput]:
     """Decode ``data`` (named ``name``) into documents (``rules``: the line rules an HTML page's
-    chrome is read by; the built-in ones by default; ``check``: the time budget, see ``budget.py``).
+    chrome is read by; the built-in ones by default; ``check``: the time budget, ``max_articles``:
+    the most a JSONL file or JSON array may hold, see ``budget.py``).
 
     Raises ``BadInput`` when the file as a whole cannot be read; a JSONL file's bad lines come
     back as ``BadInput`` items in place, so its good lines still become records.
@@ -72,9 +73,9 @@ def parse(
     if fmt == "html":
         docs: list[Document | BadInput] = [parse_html(text, rules)]
     elif fmt == "json":
-        docs = list(parse_json(text, rules))
+        docs = list(parse_json(text, rules, max_articles))
     elif fmt == "jsonl":
-        docs = list(parse_jsonl(text, rules))
+        docs = list(parse_jsonl(text, rules, max_articles))
     else:
         docs = [Document(text=text, format=fmt, encoding=encoding)]
     return [
@@ -319,11 +320,13 @@ def unwrap_articles(value):  # noqa: ANN001, ANN201 (any JSON value)
     return value
 
 
-def parse_json(text: str, rules: Rules | None = None) -> Iterator[Document | BadInput]:
+def parse_json(text: str, rules: Rules | None = None, max_articles: int | None = None) -> Iterator[Document | BadInput]:
     """An article object; or a list of them (a scraper's export), bare or wrapped in
     ``{"articles": [...]}`` / ``{"items": [...]}``: one document per element, numbered from 1
     in ``line`` (so each has its own stable id), a bad element a ``BadInput`` in its place."""
     value = unwrap_articles(_load_json(text))
+    if isinstance(value, list) and max_articles is not None and len(value) > max_articles:
+        raise too_many_articles(max_articles)
     if isinstance(value, list) and len(value) == 1:
         value = value[0]  # one article in a list: the file is that article
     if isinstance(value, dict):
@@ -337,9 +340,12 @@ def parse_json(text: str, rules: Rules | None = None) -> Iterator[Document | Bad
         raise BadInput("bad_json", "the JSON is not an object with article fields")
 
 
-def parse_jsonl(text: str, rules: Rules | None = None) -> Iterator[Document | BadInput]:
+def parse_jsonl(text: str, rules: Rules | None = None, max_articles: int | None = None) -> Iterator[Document | BadInput]:
     """One document per non-empty line; a bad line gives a ``BadInput`` naming its line."""
-    for number, line in enumerate(text.splitlines(), start=1):
+    lines = text.splitlines()
+    if max_articles is not None and sum(1 for line in lines if line.strip()) > max_articles:
+        raise too_many_articles(max_articles)  # counted first: no line is read for nothing
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
