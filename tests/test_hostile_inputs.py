@@ -10,20 +10,21 @@ import gzip
 import hashlib
 import itertools
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 import redis
 
 from worker.errors import BadInput
-from worker.models import FailureRecord, Record
+from worker.models import FailureRecord, Record, SourceFile
 from worker.pipeline.budget import Deadline
 from worker.pipeline.parse import parse
 from worker.pipeline.dedupe import DedupIndex
 from worker.service import fanout, policy
 from worker.service.delivery import deliver
 from worker.settings import Settings
-from worker.sources.messages import make_message, read_source
+from worker.sources.messages import make_message, open_message, read_source
 from worker.store import connect
 
 LEAD = "The minister said on Tuesday that the plan would cost 3 million euros. " * 20
@@ -120,3 +121,17 @@ def test_a_file_of_more_articles_than_the_limit_is_one_failure_not_one_per_artic
     [outcome] = _outcomes(path, redis_client, settings)
     assert isinstance(outcome, FailureRecord) and outcome.error.type == "too_many", outcome
     assert "1,000 articles (INGEST_MAX_ARTICLES)" in outcome.error.message
+
+
+def test_a_message_claiming_a_small_size_for_bytes_over_the_limit_is_too_large(
+        redis_client: redis.Redis, tmp_path: Path) -> None:
+    """Whoever holds the Redis password can queue a message; its `size` was trusted, so any
+    amount of bytes claiming to be small went through the pipeline."""
+    settings = Settings(enrich="fast", records_dir=tmp_path / "records", max_file_bytes=1_000)
+    data = (LEAD * 4).encode()
+    message = make_message(SourceFile(name="small.txt", path="small.txt", sha256=hashlib.sha256(data).hexdigest(),
+                                      size=10, received_at=datetime.now(timezone.utc)), data)
+    source, content, error = open_message(message)
+    [outcome] = policy.run_or_fail(source, content, error, DedupIndex.from_settings(redis_client, settings), settings)
+    assert isinstance(outcome, FailureRecord) and outcome.error.type == "too_large", outcome
+    assert f"{len(data)} bytes" in outcome.error.message

@@ -64,10 +64,11 @@ def run(source: SourceFile, data: bytes, index: DedupIndex, settings: Settings, 
     timer = _Timer()
     deadline = Deadline(settings.article_seconds)  # a file of one article: its parse counts too
     try:
-        if source.size > settings.max_file_bytes:
+        size = max(source.size, len(data))  # a message's claimed size is not trusted alone
+        if size > settings.max_file_bytes:
             raise BadInput(
                 "too_large",
-                f"the file is {source.size} bytes, over the {settings.max_file_bytes}-byte limit",
+                f"the file is {size} bytes, over the {settings.max_file_bytes}-byte limit",
             )
         with timer.stage("parse"):
             documents = parse(data, source.name, max_decompressed_bytes=settings.max_decompressed_bytes,
