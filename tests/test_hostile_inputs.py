@@ -37,14 +37,14 @@ def _outcomes(path: Path, client: redis.Redis, settings: Settings) -> list[Recor
 
 def test_a_text_too_big_for_the_stores_search_index_becomes_one_failure_naming_it_not_endless_retries(
         postgres_url: str, redis_client: redis.Redis, tmp_path: Path) -> None:
-    """60,000 distinct tokens (a dump of hashes) stay under the word limit, but their search
+    """90,000 distinct tokens (a dump of short hashes) stay under the word limit, but their search
     vector passes PostgreSQL's 1 MB tsvector limit: the store refuses the row, which no retry
     can change; it was retried as "PostgreSQL unavailable" for ever, the worker unhealthy."""
     settings = Settings(enrich="fast", records_dir=tmp_path / "records", sinks="files,postgres",
                         postgres_url=postgres_url, postgres_wait_seconds=0.5)
     path = tmp_path / "hashes.txt"
     path.write_text("Checksums of the release. " + " ".join(
-        hashlib.sha1(str(i).encode()).hexdigest() for i in range(60_000)))
+        hashlib.sha1(str(i).encode()).hexdigest()[:8] for i in range(90_000)))
     counts = deliver(_outcomes(path, redis_client, settings), None, redis_client, settings)
     assert counts == {"failed": 1}
     [failed] = (tmp_path / "records" / "_failed").glob("*.json")
@@ -60,7 +60,7 @@ def test_of_a_jsonl_file_only_the_line_the_store_refuses_fails_and_the_others_ar
         postgres_url: str, redis_client: redis.Redis, tmp_path: Path) -> None:
     settings = Settings(enrich="fast", records_dir=tmp_path / "records", sinks="files,postgres",
                         postgres_url=postgres_url, postgres_wait_seconds=0.5)
-    hashes = " ".join(hashlib.sha1(str(i).encode()).hexdigest() for i in range(60_000))
+    hashes = " ".join(hashlib.sha1(str(i).encode()).hexdigest()[:8] for i in range(90_000))
     path = tmp_path / "export.jsonl"
     path.write_text("\n".join(json.dumps({"title": f"Article {n}", "text": text}) for n, text in (
         (1, LEAD), (2, "Checksums of the release. " + hashes), (3, LEAD.replace("Tuesday", "Friday")))))
@@ -135,3 +135,14 @@ def test_a_message_claiming_a_small_size_for_bytes_over_the_limit_is_too_large(
     [outcome] = policy.run_or_fail(source, content, error, DedupIndex.from_settings(redis_client, settings), settings)
     assert isinstance(outcome, FailureRecord) and outcome.error.type == "too_large", outcome
     assert f"{len(data)} bytes" in outcome.error.message
+
+
+def test_a_text_of_one_endless_token_is_too_long_though_it_counts_one_word(
+        redis_client: redis.Redis, tmp_path: Path) -> None:
+    """15 MB without white space was a record of one "word" (11 s of CPU, 650 MB, a 15 MB body)."""
+    settings = Settings(enrich="fast", records_dir=tmp_path / "records", max_words=1_000)
+    path = tmp_path / "token.txt"
+    path.write_text("The minister said " + "x" * 20_000)
+    [outcome] = _outcomes(path, redis_client, settings)
+    assert isinstance(outcome, FailureRecord) and outcome.error.type == "too_long", outcome
+    assert "20,018 characters, more than 10,000" in outcome.error.message

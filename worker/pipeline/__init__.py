@@ -28,7 +28,7 @@ from ..models import (
     record_id,
 )
 from ..settings import Settings
-from .budget import Deadline, first_words, has_more_words
+from .budget import Deadline, first_words, too_long
 from .dedupe import DedupIndex
 from .enrich import enrich
 from .normalise import normalise
@@ -110,12 +110,8 @@ def process_document(
     rid = record_id(source.sha256, doc.line)
     check = (deadline or Deadline(settings.article_seconds)).check
     try:
-        if has_more_words(doc.text, settings.max_words):
-            raise BadInput(
-                "too_long",
-                f"the text has more than {settings.max_words:,} words (INGEST_MAX_WORDS): "
-                "a book, a log or a data dump rather than one article",
-            )
+        if (long := too_long(doc.text, settings.max_words)) is not None:
+            raise long
         check("parse")
         with timer.stage("normalise"):
             article = normalise(doc, load_rules(settings.boilerplate_file))
