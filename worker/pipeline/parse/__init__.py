@@ -430,9 +430,24 @@ def _first(obj: dict, names: tuple[str, ...]):
     return None
 
 
+MAX_ATTRIBUTES = 1_000  # on one element; real pages' elements carry a few, rarely 50
+_TAG = re.compile(r"<[A-Za-z][^>]*>")
+
+
+def _most_attributes(html: str) -> int:
+    """The most attributes (``=`` signs) one start tag of the page holds."""
+    return max((tag.count("=") for tag in _TAG.findall(html) if len(tag) > MAX_ATTRIBUTES), default=0)
+
+
 def parse_html(html: str, rules: Rules | None = None) -> Document:
     """Main text and metadata of an HTML page (see ``html.py``); a page nested too deep for
-    the parser is flattened and read again (see ``depth.py``)."""
+    the parser is flattened and read again (see ``depth.py``). A page with an element of more
+    than ``MAX_ATTRIBUTES`` attributes is refused first: the parser (libxml2) and date
+    detection take time quadratic in them (100,000 on one element: 89 s of CPU) and cannot be
+    stopped by the article's time budget."""
+    if (most := _most_attributes(html)) > MAX_ATTRIBUTES:
+        raise BadInput("too_complex", f"an element of the page has {most:,} attributes, more than "
+                                      f"{MAX_ATTRIBUTES:,}: not a page a person wrote")
     try:
         return extract_html(html, rules)
     except BadInput as exc:
