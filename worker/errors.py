@@ -20,3 +20,14 @@ class BadInput(Exception):
 
 class SinkUnavailable(OSError):
     """A sink (PostgreSQL, say) cannot take outcomes now: transient, so the task retries it."""
+
+
+class SinkRefused(Exception):
+    """A sink refuses outcomes for what they hold (a text too big for PostgreSQL's search index,
+    a character it cannot store): unlike ``SinkUnavailable`` no retry can change that, so each
+    becomes a failure record saying why (``policy.refused``). ``reasons``: outcome id -> why."""
+
+    def __init__(self, sink: str, reasons: dict[str, str]) -> None:
+        super().__init__(f"the {sink} sink refuses {len(reasons)} outcome(s)")
+        self.sink = sink
+        self.reasons = reasons

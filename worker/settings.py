@@ -153,6 +153,12 @@ class Settings(BaseSettings):
         description="Largest decompressed size of a `.gz` input; a larger one (a gzip bomb) "
         "becomes a failure record.",
     )
+    max_articles: int = Field(
+        100_000,
+        description="Most articles one file may hold (a JSONL file's lines, a JSON array's "
+        "elements); more is one `too_many` failure for the file: each article costs Redis memory "
+        "(its dedup entry or its dead letter, about 2 KB), and 16 MiB of `{}` lines are 5.6 million.",
+    )
     max_words: int = Field(
         100_000,
         description="Most words one article may have (the text of a file, or of one JSON/JSONL "

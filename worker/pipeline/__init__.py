@@ -28,7 +28,7 @@ from ..models import (
     record_id,
 )
 from ..settings import Settings
-from .budget import Deadline, first_words, has_more_words
+from .budget import Deadline, first_words, too_long
 from .dedupe import DedupIndex
 from .enrich import enrich
 from .normalise import normalise
@@ -64,14 +64,16 @@ def run(source: SourceFile, data: bytes, index: DedupIndex, settings: Settings, 
     timer = _Timer()
     deadline = Deadline(settings.article_seconds)  # a file of one article: its parse counts too
     try:
-        if source.size > settings.max_file_bytes:
+        size = max(source.size, len(data))  # a message's claimed size is not trusted alone
+        if size > settings.max_file_bytes:
             raise BadInput(
                 "too_large",
-                f"the file is {source.size} bytes, over the {settings.max_file_bytes}-byte limit",
+                f"the file is {size} bytes, over the {settings.max_file_bytes}-byte limit",
             )
         with timer.stage("parse"):
             documents = parse(data, source.name, max_decompressed_bytes=settings.max_decompressed_bytes,
-                              rules=load_rules(settings.boilerplate_file))
+                              rules=load_rules(settings.boilerplate_file), check=deadline.check,
+                              max_articles=settings.max_articles)
     except BadInput as exc:
         return [failure(source, exc, settings.enrich)]
     outcomes: list[Outcome] = []
@@ -108,12 +110,8 @@ def process_document(
     rid = record_id(source.sha256, doc.line)
     check = (deadline or Deadline(settings.article_seconds)).check
     try:
-        if has_more_words(doc.text, settings.max_words):
-            raise BadInput(
-                "too_long",
-                f"the text has more than {settings.max_words:,} words (INGEST_MAX_WORDS): "
-                "a book, a log or a data dump rather than one article",
-            )
+        if (long := too_long(doc.text, settings.max_words)) is not None:
+            raise long
         check("parse")
         with timer.stage("normalise"):
             article = normalise(doc, load_rules(settings.boilerplate_file))

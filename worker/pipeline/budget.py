@@ -46,6 +46,40 @@ class Deadline:
             )
 
 
+def too_many_articles(limit: int) -> BadInput:
+    """The failure of a file of more than ``limit`` articles: a JSONL file's lines (or a JSON
+    array's elements) are outcomes each, with their Redis entries, so their number is bounded too."""
+    return BadInput(
+        "too_many",
+        f"the file holds more than {limit:,} articles (INGEST_MAX_ARTICLES): an export that "
+        "size is to be split, and millions of tiny lines would fill Redis",
+    )
+
+
+CHARS_PER_WORD = 10
+"""Characters a word of `INGEST_MAX_WORDS` may take on average (English averages six with its
+space): a text without white space (one 15 MB token, a base64 dump) counts one word however
+long, so its length in characters is bounded too; CJK text, which has no spaces, gets as many
+characters as the limit has words times this, a book's worth."""
+
+
+def too_long(text: str, max_words: int) -> BadInput | None:
+    """The failure of a text too long to be one article, by words or by characters, or None."""
+    if has_more_words(text, max_words):
+        return BadInput(
+            "too_long",
+            f"the text has more than {max_words:,} words (INGEST_MAX_WORDS): "
+            "a book, a log or a data dump rather than one article",
+        )
+    if len(text) > max_words * CHARS_PER_WORD:
+        return BadInput(
+            "too_long",
+            f"the text has {len(text):,} characters, more than {max_words * CHARS_PER_WORD:,} "
+            f"({CHARS_PER_WORD} a word of INGEST_MAX_WORDS): a dump, not one article",
+        )
+    return None
+
+
 def has_more_words(text: str, limit: int) -> bool:
     """Whether `text` holds more than `limit` words; stops counting at the limit (a 15 MiB
     text is not split into millions of strings to find out)."""

@@ -24,6 +24,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+import redis
 from kombu.transport import redis as kombu_redis
 from kombu.utils.encoding import bytes_to_str
 from kombu.utils.json import loads
@@ -191,4 +192,11 @@ class Channel(kombu_redis.Channel):
 
 
 class Transport(kombu_redis.Transport):
+    """Redis at ``maxmemory`` refuses writes ("OOM command not allowed when used memory >
+    'maxmemory'") until memory is freed: to the consumer that is Redis away, not a broken
+    worker. Counted among the connection errors, it makes the worker reconnect with back-off
+    (what it took waits in the taking list for the sweep) instead of dying of an
+    "Unrecoverable error" at start-up (the sweep's lock), on taking a message or on recording it."""
+
     Channel = Channel
+    connection_errors = (*kombu_redis.Transport.connection_errors, redis.exceptions.OutOfMemoryError)

@@ -15,7 +15,8 @@ from typing import Any
 import orjson
 import redis
 
-from . import metrics
+from . import metrics, policy
+from ..errors import SinkRefused
 from ..models import FailureRecord, Outcome, Record
 from .redis_client import DEAD, DEAD_MESSAGE, SEEN, STATS
 from ..settings import Settings
@@ -37,7 +38,12 @@ def deliver(outcomes: list[Outcome], message: dict[str, Any] | None, client: red
                      outcome.dedup.duplicate_of, extra={"file_id": outcome.id, "file": outcome.source.path})
         else:
             kept.append(outcome)
-    for outcome, new in zip(kept, write_all(kept, settings, client)):  # every sink, in one batch
+    try:
+        written = write_all(kept, settings, client)  # every sink, in one batch
+    except SinkRefused as exc:  # what a sink cannot hold becomes a failure record saying why
+        kept = policy.refused(kept, exc, settings)
+        written = write_all(kept, settings, client)
+    for outcome, new in zip(kept, written):
         extra = {"file_id": outcome.id, "file": outcome.source.path}
         if isinstance(outcome, Record):
             if new:

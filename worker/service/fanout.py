@@ -50,8 +50,8 @@ def slices(item: dict[str, Any], settings: Settings) -> list[dict[str, Any]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return []
-    chunks = _jsonl_chunks(text, settings.fanout_articles) if fmt == "jsonl" \
-        else _json_chunks(text, settings.fanout_articles)
+    chunks = _jsonl_chunks(text, settings.fanout_articles, settings.max_articles) if fmt == "jsonl" \
+        else _json_chunks(text, settings.fanout_articles, settings.max_articles)
     messages = []
     for start, count, chunk in chunks:
         if compressed:
@@ -64,24 +64,25 @@ def slices(item: dict[str, Any], settings: Settings) -> list[dict[str, Any]]:
     return messages
 
 
-def _jsonl_chunks(text: str, size: int) -> list[tuple[int, int, bytes]]:
-    """(first index, count, bytes) of each slice of lines; [] for a file of ``size`` or fewer."""
+def _jsonl_chunks(text: str, size: int, most: int) -> list[tuple[int, int, bytes]]:
+    """(first index, count, bytes) of each slice of lines; [] for a file of ``size`` or fewer,
+    or of more than ``most`` articles (it runs whole, to its one ``too_many`` failure)."""
     lines = text.splitlines(keepends=True)  # the very split the JSONL parser numbers lines by
-    if len(lines) <= size:
+    if len(lines) <= size or sum(1 for line in lines if line.strip()) > most:
         return []
     return [(start, len(lines[start:start + size]), "".join(lines[start:start + size]).encode("utf-8"))
             for start in range(0, len(lines), size)]
 
 
-def _json_chunks(text: str, size: int) -> list[tuple[int, int, bytes]]:
+def _json_chunks(text: str, size: int, most: int) -> list[tuple[int, int, bytes]]:
     """(first index, count, bytes) of each slice of a JSON array of articles (bare or wrapped);
-    [] for anything else, or an array of ``size`` or fewer (malformed JSON runs whole: the
-    pipeline writes its failure record)."""
+    [] for anything else, an array of ``size`` or fewer, or of more than ``most`` (malformed
+    JSON and too many articles run whole: the pipeline writes their failure record)."""
     try:
         articles = unwrap_articles(json.loads(text))
     except (ValueError, RecursionError):
         return []
-    if not isinstance(articles, list) or len(articles) <= size:
+    if not isinstance(articles, list) or not size < len(articles) <= most:
         return []
     starts = list(range(0, len(articles), size))
     if len(articles) - starts[-1] == 1:

@@ -7,7 +7,9 @@ Three answers, whoever runs the pipeline:
   ``max_retries`` times, then a ``transient`` failure record;
 - the records folder cannot be written (``OSError``: disk full, quota, read-only, permissions):
   retried with the same back-off *until it heals*, since the failure record would go to the
-  same folder; the service reports the fault on its health endpoint meanwhile.
+  same folder; the service reports the fault on its health endpoint meanwhile;
+- a sink refuses an outcome for what it holds (``SinkRefused``: too big for the store's search
+  index): the input is at fault after all, so a failure record naming why, never a retry.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import redis
 from kombu.exceptions import OperationalError
 
 from .. import pipeline
-from ..errors import BadInput
+from ..errors import BadInput, SinkRefused
 from ..models import FailureRecord, Outcome, Record, SourceFile
 from ..pipeline.dedupe import DedupIndex
 from ..settings import Settings
@@ -87,6 +89,15 @@ def _unless_linked(outcome: Outcome, settings: Settings) -> Outcome:
         return outcome
     return fail(outcome.source, "unsafe_path",
                 f"a symbolic link sits at this record's path {link}: not followed, not replaced", settings)
+
+
+def refused(outcomes: list[Outcome], exc: SinkRefused, settings: Settings) -> list[Outcome]:
+    """``outcomes`` with each one the sink refused replaced by a failure record saying why."""
+    return [
+        fail(o.source, "unstorable", f"the {exc.sink} sink cannot store this record: {exc.reasons[o.id]}", settings)
+        if o.id in exc.reasons else o
+        for o in outcomes
+    ]
 
 
 def fail(source: SourceFile, kind: str, message: str, settings: Settings) -> FailureRecord:

@@ -3,7 +3,9 @@
 One connection per process (made after the fork), the schema migrated on first use. When the
 server cannot be reached, or goes away mid-write, the write is tried again with back-off for up
 to ``INGEST_POSTGRES_WAIT_SECONDS``; then ``SinkUnavailable`` goes up to the task, which
-retries the message later. Nothing is acknowledged meanwhile, so nothing is lost.
+retries the message later. Nothing is acknowledged meanwhile, so nothing is lost. When the
+server refuses an outcome for what it holds (a search vector over 1 MB, a NUL character), no
+retry can help: ``SinkRefused`` names those outcomes, and nothing of the batch is written.
 """
 
 from __future__ import annotations
@@ -15,13 +17,17 @@ from collections.abc import Sequence
 
 import psycopg
 
-from ..errors import SinkUnavailable
+from ..errors import SinkRefused, SinkUnavailable
 from ..models import Outcome
 from ..settings import Settings
 from ..store import connect, migrate, reason, redact
 from ..store.writes import write_outcomes
 
 log = logging.getLogger(__name__)
+
+# What the data itself causes: a value out of range or not storable (DataError), a limit such
+# as tsvector's 1 MB (ProgramLimitExceeded, which psycopg files under OperationalError)
+REFUSALS = (psycopg.DataError, psycopg.errors.ProgramLimitExceeded)
 
 
 class PostgresSink:
@@ -58,7 +64,10 @@ class PostgresSink:
         delay = 0.2
         while True:
             try:
-                return write_outcomes(self._connection(), outcomes)
+                try:
+                    return write_outcomes(self._connection(), outcomes)
+                except REFUSALS as exc:  # finding the culprits may meet the server going away too
+                    raise SinkRefused(self.name, self._refused(outcomes) or {o.id: reason(exc) for o in outcomes}) from None
             except psycopg.OperationalError as exc:  # refused, shut down, connection lost
                 self.close()
                 why = reason(exc)
@@ -68,6 +77,20 @@ class PostgresSink:
                             redact(self.url), why, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
+
+    def _refused(self, outcomes: Sequence[Outcome]) -> dict[str, str]:
+        """Which outcomes of a refused batch the server refuses, and why: each written alone in
+        a transaction rolled back, so the batch can be written whole once they are replaced."""
+        conn = self._connection()
+        refused: dict[str, str] = {}
+        for outcome in outcomes:
+            try:
+                with conn.transaction():
+                    write_outcomes(conn, [outcome])
+                    raise psycopg.Rollback()
+            except REFUSALS as exc:
+                refused[outcome.id] = reason(exc)
+        return refused
 
     def close(self) -> None:
         conn, self.conn = self.conn, None

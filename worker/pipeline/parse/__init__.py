@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 from ...errors import BadInput
 from ...models import Document, Format
+from ..budget import Check, no_check, too_many_articles
 from ..normalise.rules import Rules
 from .depth import PARSER_DEPTH, flatten, nesting_depth
 from .html import extract_html
@@ -47,10 +48,12 @@ _JSON_FIELDS = {
 
 
 def parse(
-    data: bytes, name: str, *, max_decompressed_bytes: int, rules: Rules | None = None
+    data: bytes, name: str, *, max_decompressed_bytes: int, rules: Rules | None = None,
+    check: Check = no_check, max_articles: int | None = None,
 ) -> list[Document | BadInput]:
     """Decode ``data`` (named ``name``) into documents (``rules``: the line rules an HTML page's
-    chrome is read by; the built-in ones by default).
+    chrome is read by; the built-in ones by default; ``check``: the time budget, ``max_articles``:
+    the most a JSONL file or JSON array may hold, see ``budget.py``).
 
     Raises ``BadInput`` when the file as a whole cannot be read; a JSONL file's bad lines come
     back as ``BadInput`` items in place, so its good lines still become records.
@@ -58,7 +61,7 @@ def parse(
     compression = None
     stem = name
     if data[:2] == b"\x1f\x8b":
-        data = gunzip(data, max_decompressed_bytes)
+        data = gunzip(data, max_decompressed_bytes, check)
         compression = "gzip"
         stem = re.sub(r"\.gz$", "", name, flags=re.I)
     if not data.strip():
@@ -70,9 +73,9 @@ def parse(
     if fmt == "html":
         docs: list[Document | BadInput] = [parse_html(text, rules)]
     elif fmt == "json":
-        docs = list(parse_json(text, rules))
+        docs = list(parse_json(text, rules, max_articles))
     elif fmt == "jsonl":
-        docs = list(parse_jsonl(text, rules))
+        docs = list(parse_jsonl(text, rules, max_articles))
     else:
         docs = [Document(text=text, format=fmt, encoding=encoding)]
     return [
@@ -82,22 +85,37 @@ def parse(
     ]
 
 
-def gunzip(data: bytes, limit: int) -> bytes:
+_GZIP_READ = 16 * 1024  # bytes handed to zlib at a time: what each member's end copies at most
+
+
+def gunzip(data: bytes, limit: int, check: Check = no_check) -> bytes:
     """Decompress gzip (every member), refusing more than ``limit`` bytes of output (a gzip
-    bomb) and a truncated or corrupt stream."""
+    bomb) and a truncated or corrupt stream; ``check`` (the article's time budget) is called
+    before each member.
+
+    The input goes to zlib a slice at a time: zlib copies the input left after a member's end
+    (``unused_data``), and handed the whole file that copy made a file of many tiny members
+    (400,000 empty ones in 8 MB) cost quadratic time, a minute of CPU."""
     out = io.BytesIO()
-    rest = data
+    view = memoryview(data)
+    pos = 0
     try:
-        while rest:
+        while pos < len(data):
+            check("parse (gzip)")
             decomp = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            out.write(decomp.decompress(rest, limit + 1 - out.tell()))
-            if out.tell() > limit or decomp.unconsumed_tail:
-                raise BadInput(
-                    "too_large", f"gzip content expands beyond the {limit}-byte limit (gzip bomb?)"
-                )
+            while not decomp.eof and pos < len(data):
+                piece = view[pos:pos + _GZIP_READ]
+                pos += len(piece)
+                out.write(decomp.decompress(piece, limit + 1 - out.tell()))
+                if out.tell() > limit or decomp.unconsumed_tail:
+                    raise BadInput(
+                        "too_large", f"gzip content expands beyond the {limit}-byte limit (gzip bomb?)"
+                    )
             if not decomp.eof:
                 raise BadInput("bad_gzip", "the gzip data is truncated (the file was cut short)")
-            rest = decomp.unused_data.lstrip(b"\x00")  # members may be padded with zeros
+            pos -= len(decomp.unused_data)
+            while pos < len(data) and data[pos] == 0:  # members may be padded with zeros
+                pos += 1
     except zlib.error as exc:
         raise BadInput("bad_gzip", f"the gzip data is corrupt: {exc}") from None
     return out.getvalue()
@@ -302,11 +320,13 @@ def unwrap_articles(value):  # noqa: ANN001, ANN201 (any JSON value)
     return value
 
 
-def parse_json(text: str, rules: Rules | None = None) -> Iterator[Document | BadInput]:
+def parse_json(text: str, rules: Rules | None = None, max_articles: int | None = None) -> Iterator[Document | BadInput]:
     """An article object; or a list of them (a scraper's export), bare or wrapped in
     ``{"articles": [...]}`` / ``{"items": [...]}``: one document per element, numbered from 1
     in ``line`` (so each has its own stable id), a bad element a ``BadInput`` in its place."""
     value = unwrap_articles(_load_json(text))
+    if isinstance(value, list) and max_articles is not None and len(value) > max_articles:
+        raise too_many_articles(max_articles)
     if isinstance(value, list) and len(value) == 1:
         value = value[0]  # one article in a list: the file is that article
     if isinstance(value, dict):
@@ -320,9 +340,12 @@ def parse_json(text: str, rules: Rules | None = None) -> Iterator[Document | Bad
         raise BadInput("bad_json", "the JSON is not an object with article fields")
 
 
-def parse_jsonl(text: str, rules: Rules | None = None) -> Iterator[Document | BadInput]:
+def parse_jsonl(text: str, rules: Rules | None = None, max_articles: int | None = None) -> Iterator[Document | BadInput]:
     """One document per non-empty line; a bad line gives a ``BadInput`` naming its line."""
-    for number, line in enumerate(text.splitlines(), start=1):
+    lines = text.splitlines()
+    if max_articles is not None and sum(1 for line in lines if line.strip()) > max_articles:
+        raise too_many_articles(max_articles)  # counted first: no line is read for nothing
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
@@ -348,7 +371,7 @@ def _element(obj, number: int, where: str, fmt: Format, rules: Rules | None = No
 
 def parse_json_object(obj: dict, *, line: int | None, rules: Rules | None = None) -> Document:
     """Map common scraper field names onto a document."""
-    fields = {key: _first(obj, names) for key, names in _JSON_FIELDS.items()}
+    fields = {key: _storable(_first(obj, names)) for key, names in _JSON_FIELDS.items()}
     text = fields.pop("text")
     if not isinstance(text, str) or not text.strip():
         raise BadInput("no_text", "the JSON record has no article text (text/body/content)")
@@ -379,6 +402,27 @@ def parse_json_object(obj: dict, *, line: int | None, rules: Rules | None = None
     )
 
 
+# JSON can escape characters no UTF-8 output and no PostgreSQL text holds: NUL (\u0000) and
+# a lone surrogate (\ud800 without its pair)
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(value):  # noqa: ANN001, ANN202 (any JSON value)
+    """A JSON field's value with NULs dropped (as in a page) and lone surrogates made U+FFFD, in
+    its strings and those one level down (authors: a list of names or of {"name": ...})."""
+    if isinstance(value, list):
+        return [_storable_flat(v) for v in value]
+    return _storable_flat(value)
+
+
+def _storable_flat(value):  # noqa: ANN001, ANN202
+    if isinstance(value, str):
+        return _UNSTORABLE.sub(lambda m: "" if m[0] == "\x00" else "\ufffd", value)
+    if isinstance(value, dict):
+        return {k: _storable_flat(v) if isinstance(v, str) else v for k, v in value.items()}
+    return value
+
+
 def _first(obj: dict, names: tuple[str, ...]):
     for name in names:
         if obj.get(name):
@@ -386,9 +430,24 @@ def _first(obj: dict, names: tuple[str, ...]):
     return None
 
 
+MAX_ATTRIBUTES = 1_000  # on one element; real pages' elements carry a few, rarely 50
+_TAG = re.compile(r"<[A-Za-z][^>]*>")
+
+
+def _most_attributes(html: str) -> int:
+    """The most attributes (``=`` signs) one start tag of the page holds."""
+    return max((tag.count("=") for tag in _TAG.findall(html) if len(tag) > MAX_ATTRIBUTES), default=0)
+
+
 def parse_html(html: str, rules: Rules | None = None) -> Document:
     """Main text and metadata of an HTML page (see ``html.py``); a page nested too deep for
-    the parser is flattened and read again (see ``depth.py``)."""
+    the parser is flattened and read again (see ``depth.py``). A page with an element of more
+    than ``MAX_ATTRIBUTES`` attributes is refused first: the parser (libxml2) and date
+    detection take time quadratic in them (100,000 on one element: 89 s of CPU) and cannot be
+    stopped by the article's time budget."""
+    if (most := _most_attributes(html)) > MAX_ATTRIBUTES:
+        raise BadInput("too_complex", f"an element of the page has {most:,} attributes, more than "
+                                      f"{MAX_ATTRIBUTES:,}: not a page a person wrote")
     try:
         return extract_html(html, rules)
     except BadInput as exc:
