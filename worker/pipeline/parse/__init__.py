@@ -431,23 +431,32 @@ def _first(obj: dict, names: tuple[str, ...]):
 
 
 MAX_ATTRIBUTES = 1_000  # on one element; real pages' elements carry a few, rarely 50
-_TAG = re.compile(r"<[A-Za-z][^>]*>")
+# Tags ("<" signs, start and end) of a page: the largest of the 492 real pages of the
+# extraction sets holds 15,778, a page of 100,000 nested divs (read, see depth.py) 200,000; the
+# parser's tree costs about 2.3 KB and 0.12 ms of CPU an element (1,000,000 elements in 8 MB:
+# 2.3 GB and 120 s, which the article's time budget cannot stop)
+MAX_TAGS = 250_000
+_LONG_TAG = re.compile(rf"<[A-Za-z][^>]{{{MAX_ATTRIBUTES - 1},}}>")  # only tags that could hold so many
 
 
 def _most_attributes(html: str) -> int:
     """The most attributes (``=`` signs) one start tag of the page holds."""
-    return max((tag.count("=") for tag in _TAG.findall(html) if len(tag) > MAX_ATTRIBUTES), default=0)
+    return max((tag.count("=") for tag in _LONG_TAG.findall(html)), default=0)
 
 
 def parse_html(html: str, rules: Rules | None = None) -> Document:
     """Main text and metadata of an HTML page (see ``html.py``); a page nested too deep for
     the parser is flattened and read again (see ``depth.py``). A page with an element of more
-    than ``MAX_ATTRIBUTES`` attributes is refused first: the parser (libxml2) and date
-    detection take time quadratic in them (100,000 on one element: 89 s of CPU) and cannot be
-    stopped by the article's time budget."""
+    than ``MAX_ATTRIBUTES`` attributes, or of more than ``MAX_TAGS`` tags, is refused first: the
+    parser (libxml2) and date detection take time quadratic in the attributes (100,000 on one
+    element: 89 s of CPU) and memory linear in the elements, and the article's time budget
+    cannot stop them."""
     if (most := _most_attributes(html)) > MAX_ATTRIBUTES:
         raise BadInput("too_complex", f"an element of the page has {most:,} attributes, more than "
                                       f"{MAX_ATTRIBUTES:,}: not a page a person wrote")
+    if (tags := html.count("<")) > MAX_TAGS:
+        raise BadInput("too_complex", f"the page holds {tags:,} tags, more than {MAX_TAGS:,}: "
+                                      "its tree would take gigabytes to build")
     try:
         return extract_html(html, rules)
     except BadInput as exc:
