@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 
@@ -120,3 +121,11 @@ def test_each_file_of_a_batch_is_validated_on_its_own(tmp_path: Path) -> None:
     good, bad = _message(tmp_path), _message(tmp_path, sha256="../../x")
     items = message_items(make_batch([good, bad]))
     assert [open_message(item)[2] is None for item in items] == [True, False]
+
+
+def test_message_whose_content_does_not_hash_to_its_sha256_is_invalid(tmp_path: Path) -> None:
+    # the record id comes from the sha256: a crafted message must not claim another file's id
+    message = _message(tmp_path)
+    message["content"] = base64.b64encode(b"Another story, under the first one's id.").decode()
+    error = open_message(message)[2]
+    assert error is not None and error.kind == "invalid_message" and "sha256" in error.message

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import BadInput
 from ..models import SourceFile
@@ -75,6 +75,16 @@ class FileMessage(BaseModel):
             return base64.b64decode(value, validate=True)
         except (binascii.Error, ValueError):
             raise ValueError("is not valid base64") from None
+
+    @model_validator(mode="after")
+    def _content_is_the_files(self) -> FileMessage:
+        """A whole file's bytes hash to the sha256 the message names them by (the record id
+        comes from it): a message cannot claim another file's id, nor carry bytes changed on
+        the way. A slice of a fanned-out file is named by the whole file's hash."""
+        if (self.content is not None and self.slice is None
+                and hashlib.sha256(self.content).hexdigest() != self.source.sha256):
+            raise ValueError("content: its sha256 is not source.sha256, which names the record")
+        return self
 
 
 def read_source(path: Path, root: Path, max_bytes: int) -> tuple[SourceFile, bytes | None, BadInput | None]:
