@@ -431,17 +431,31 @@ def _first(obj: dict, names: tuple[str, ...]):
 
 
 MAX_ATTRIBUTES = 1_000  # on one element; real pages' elements carry a few, rarely 50
-# Tags ("<" signs, start and end) of a page: the largest of the 492 real pages of the
-# extraction sets holds 15,778, a page of 100,000 nested divs (read, see depth.py) 200,000; the
-# parser's tree costs about 2.3 KB and 0.12 ms of CPU an element (1,000,000 elements in 8 MB:
-# 2.3 GB and 120 s, which the article's time budget cannot stop)
+# Tags of a page (start and end): the largest of the 492 real pages of the extraction sets
+# holds 15,778, a page of 100,000 nested divs (read, see depth.py) 200,000; the parser's tree
+# costs about 2.3 KB and 0.12 ms of CPU an element (1,000,000 elements in 8 MB: 2.3 GB and
+# 120 s, which the article's time budget cannot stop)
 MAX_TAGS = 250_000
 _LONG_TAG = re.compile(rf"<[A-Za-z][^>]{{{MAX_ATTRIBUTES - 1},}}>")  # only tags that could hold so many
+_RAW_TEXT = re.compile(r"<!--.*?-->|<(script|style)\b.*?</\1\s*>", re.S | re.I)  # "<" there is no tag
+_QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
+_TAG_START = re.compile(r"</?[A-Za-z!]")
 
 
 def _most_attributes(html: str) -> int:
-    """The most attributes (``=`` signs) one start tag of the page holds."""
-    return max((tag.count("=") for tag in _LONG_TAG.findall(html)), default=0)
+    """The most attributes (``=`` signs outside quoted values) one start tag of the page holds;
+    a script's or comment's text is not markup (``a<b.length?...`` in minified JavaScript)."""
+    long_tags = _LONG_TAG.findall(html)
+    if long_tags and _RAW_TEXT.search(html):  # rare: look again without the raw text
+        long_tags = _LONG_TAG.findall(_RAW_TEXT.sub(" ", html))
+    return max((_QUOTED.sub("", tag).count("=") for tag in long_tags), default=0)
+
+
+def _tag_count(html: str) -> int:
+    """How many tags the page holds: its ``<`` signs, or where they are more than
+    ``MAX_TAGS``, the tags outside scripts, styles and comments."""
+    signs = html.count("<")
+    return signs if signs <= MAX_TAGS else len(_TAG_START.findall(_RAW_TEXT.sub(" ", html)))
 
 
 def parse_html(html: str, rules: Rules | None = None) -> Document:
@@ -454,7 +468,7 @@ def parse_html(html: str, rules: Rules | None = None) -> Document:
     if (most := _most_attributes(html)) > MAX_ATTRIBUTES:
         raise BadInput("too_complex", f"an element of the page has {most:,} attributes, more than "
                                       f"{MAX_ATTRIBUTES:,}: not a page a person wrote")
-    if (tags := html.count("<")) > MAX_TAGS:
+    if (tags := _tag_count(html)) > MAX_TAGS:
         raise BadInput("too_complex", f"the page holds {tags:,} tags, more than {MAX_TAGS:,}: "
                                       "its tree would take gigabytes to build")
     try:
