@@ -20,7 +20,7 @@ import re
 from typing import Any
 
 from ..errors import BadInput
-from ..pipeline.parse import extension_format, gunzip, unwrap_articles
+from ..pipeline.parse import article_lines, extension_format, gunzip, unwrap_articles
 from ..settings import Settings
 
 
@@ -68,7 +68,7 @@ def _jsonl_chunks(text: str, size: int, most: int) -> list[tuple[int, int, bytes
     """(first index, count, bytes) of each slice of lines; [] for a file of ``size`` or fewer,
     or of more than ``most`` articles (it runs whole, to its one ``too_many`` failure)."""
     lines = text.splitlines(keepends=True)  # the very split the JSONL parser numbers lines by
-    if len(lines) <= size or sum(1 for line in lines if line.strip()) > most:
+    if len(lines) <= size or article_lines(lines) > most:
         return []
     return [(start, len(lines[start:start + size]), "".join(lines[start:start + size]).encode("utf-8"))
             for start in range(0, len(lines), size)]

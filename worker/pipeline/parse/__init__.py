@@ -18,7 +18,7 @@ from ...errors import BadInput
 from ...models import Document, Format
 from ..budget import Check, no_check, too_many_articles
 from ..normalise.rules import Rules
-from .depth import PARSER_DEPTH, flatten, nesting_depth
+from .depth import PARSER_DEPTH, RAW_TEXT, flatten, nesting_depth
 from .html import extract_html
 
 _EXTENSIONS: dict[str, Format] = {
@@ -340,10 +340,15 @@ def parse_json(text: str, rules: Rules | None = None, max_articles: int | None =
         raise BadInput("bad_json", "the JSON is not an object with article fields")
 
 
+def article_lines(lines: list[str]) -> int:
+    """How many articles a JSONL file's lines hold: its non-empty lines."""
+    return sum(1 for line in lines if line.strip())
+
+
 def parse_jsonl(text: str, rules: Rules | None = None, max_articles: int | None = None) -> Iterator[Document | BadInput]:
     """One document per non-empty line; a bad line gives a ``BadInput`` naming its line."""
     lines = text.splitlines()
-    if max_articles is not None and sum(1 for line in lines if line.strip()) > max_articles:
+    if max_articles is not None and article_lines(lines) > max_articles:
         raise too_many_articles(max_articles)  # counted first: no line is read for nothing
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -437,7 +442,7 @@ MAX_ATTRIBUTES = 1_000  # on one element; real pages' elements carry a few, rare
 # 120 s, which the article's time budget cannot stop)
 MAX_TAGS = 250_000
 _LONG_TAG = re.compile(rf"<[A-Za-z][^>]{{{MAX_ATTRIBUTES - 1},}}>")  # only tags that could hold so many
-_RAW_TEXT = re.compile(r"<!--.*?-->|<(script|style)\b.*?</\1\s*>", re.S | re.I)  # "<" there is no tag
+_RAW_TEXT = re.compile(RAW_TEXT, re.S | re.I)
 _QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
 _TAG_START = re.compile(r"</?[A-Za-z!]")
 

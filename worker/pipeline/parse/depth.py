@@ -14,9 +14,9 @@ import re
 PARSER_DEPTH = 256  # libxml2's limit for HTML without XML_PARSE_HUGE
 KEEP = 100  # levels kept at each end when flattening
 
-_TAG = re.compile(
-    r"<!--.*?-->|<(script|style)\b.*?</\1\s*>|<(/?)([a-zA-Z][^\s/>]*)[^>]*?(/?)>", re.S | re.I
-)
+# Comments, scripts and styles: text in which a "<" opens no tag (group 1: the element's name)
+RAW_TEXT = r"<!--.*?-->|<(script|style)\b.*?</\1\s*>"
+_TAG = re.compile(RAW_TEXT + r"|<(/?)([a-zA-Z][^\s/>]*)[^>]*?(/?)>", re.S | re.I)
 _VOID = frozenset(
     "area base br col embed hr img input link meta param source track wbr".split()
 )
