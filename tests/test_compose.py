@@ -179,3 +179,14 @@ def test_the_web_view_healthcheck_sends_the_token_from_the_environment() -> None
     test = " ".join(SERVICES["web"]["healthcheck"]["test"])
     assert "http://127.0.0.1:8000/" in test and "Bearer" in test and "os.environ['INGEST_WEB_TOKEN']" in test
     assert "${INGEST_WEB_TOKEN" not in test  # never pasted into a command line
+
+
+def test_the_readme_quick_start_sets_every_variable_compose_requires() -> None:
+    """A reader pastes the README's compose block as it is: `docker compose up` must not stop on
+    a required variable the block left unset."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Deploy and scale with docker compose", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
+    exported = set(re.findall(r"^export (\w+)=", block, re.M))
+    required = set(re.findall(r"\$\{(\w+):\?", TEXT))
+    assert required - exported == set()
