@@ -7,6 +7,8 @@ that the dedup stage marks as a near duplicate.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from worker.sinks.postgres import PostgresSink, health
 from worker.sources.messages import read_source
 from worker.store import connect, migrate, migrations
 from worker.store.load import load, outcome_files
+from worker.store.embedded import SYSTEM_DATA, EmbeddedPostgres
 from worker.store.queries import MARK_START, MARK_STOP, search, show, stats
 from worker.store.writes import write_outcomes
 
@@ -217,3 +220,29 @@ def test_cli_load_then_stats_search_and_show(postgres_url: str, outcomes: list, 
     assert json.loads(shown.output)["source"]["name"].startswith("003_")
     unknown = runner.invoke(cli, ["show", "ffffffff"])
     assert unknown.exit_code != 0 and "no record id starts with 'ffffffff'" in unknown.output
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(os.geteuid() != 0, reason="data goes outside the state folder only as root")
+def test_a_removed_private_state_folder_leaves_a_store_that_starts_again(tmp_path: Path) -> None:
+    """As root a private state folder (0700, as the embedded Redis makes it) cannot be reached
+    by the server's account, so the data lives under /var/lib: `make clean` removes the state
+    folder and its password, and the next `make run` must still open that data."""
+    state = tmp_path / ".ingest"
+    state.mkdir(mode=0o700)
+    first = EmbeddedPostgres(state)
+    try:
+        assert first.home.parent == SYSTEM_DATA
+        with connect(first.start(), wait=10) as conn:
+            conn.execute("CREATE TABLE kept (n int)")
+            conn.commit()
+        first.stop()
+        shutil.rmtree(state)
+        state.mkdir(mode=0o700)
+        again = EmbeddedPostgres(state)
+        with connect(again.start(), wait=10) as conn:
+            assert conn.execute("SELECT count(*) FROM kept").fetchone() == (0,)
+        again.stop()
+    finally:
+        first.stop()
+        first.remove_data()

@@ -94,13 +94,24 @@ class EmbeddedPostgres(EmbeddedServer):
 
     @property
     def password(self) -> str:
+        """Kept in the state folder (0600). Data kept outside it (as root, under /var/lib) keeps a
+        copy beside it, readable by root alone: removing the state folder (`make clean`) must not
+        leave a server whose password is lost, which would refuse every later start."""
         path = self.state_dir / "postgres.password"
+        kept = self.home / "password" if self.home.parent == SYSTEM_DATA else None
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
+            known = kept is not None and kept.exists() and (self.data / "PG_VERSION").exists()
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(24))
-        return path.read_text().strip()
+                handle.write(kept.read_text().strip() if known else secrets.token_urlsafe(24))
+        password = path.read_text().strip()
+        if kept is not None and not kept.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            fd = os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(password)
+        return password
 
     @property
     def url(self) -> str:
