@@ -26,3 +26,15 @@ def test_every_setting_is_documented() -> None:
 def test_readme_names_every_setting() -> None:
     readme = README.read_text()
     assert all(f"`INGEST_{name.upper()}`" in readme for name in Settings.model_fields)
+
+
+def test_the_record_schemas_require_every_key_a_record_file_holds() -> None:
+    """Sinks write every field (nulls and empty lists too): a reader generating types from the
+    schema must not get optional keys that are always there."""
+    import json
+
+    for path, model in ((SCHEMA, Record), (FAILURE_SCHEMA, FailureRecord)):
+        schema = json.loads(path.read_text())
+        assert set(schema["required"]) == set(model.model_fields), path.name
+        for name, definition in schema["$defs"].items():
+            assert set(definition.get("required", [])) == set(definition["properties"]), name

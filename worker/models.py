@@ -23,7 +23,9 @@ EnrichLevel = Literal["full", "fast", "off"]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Every field is written, defaults and nulls too: the schema says so (all keys required),
+    # so code generated from it does not treat present keys as optional.
+    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
 
 
 def record_id(sha256: str, line: int | None = None) -> str:
