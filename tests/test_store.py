@@ -131,6 +131,19 @@ def test_show_finds_a_record_by_id_or_unique_prefix(conn: psycopg.Connection, ou
     assert show(conn, "0" * 24) is None
 
 
+def test_show_gives_a_record_with_its_keys_in_the_order_of_its_file(conn: psycopg.Connection, outcomes: list) -> None:
+    """JSONB orders keys its own way (`body` before `source`): `ingest show` and the web view
+    give the JSON a reader knows from the record file and the README."""
+    def keys(value: object) -> object:  # every dict's key order, but the stage timings' (free keys)
+        if isinstance(value, dict):
+            return [(k, keys(v)) for k, v in value.items() if k != "timings_ms"]
+        return [keys(v) for v in value] if isinstance(value, list) else None
+
+    write_outcomes(conn, outcomes)
+    for outcome in outcomes:
+        assert keys(show(conn, outcome.id)) == keys(outcome.model_dump(mode="json"))
+
+
 def test_stats_count_days_duplicates_and_top_entities(conn: psycopg.Connection, outcomes: list) -> None:
     write_outcomes(conn, outcomes)
     numbers = stats(conn)

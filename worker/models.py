@@ -242,3 +242,36 @@ class FailureRecord(_Model):
 
 Outcome = Record | FailureRecord
 """What one article (or one input that could not become one) ends as: sinks take either."""
+
+
+def in_field_order(data: object, model: type[BaseModel] | None = None) -> object:
+    """A stored outcome (JSONB keeps keys in its own order) with its keys in the order the
+    record file has them: the models' field order, nested models too; unknown keys (a record
+    of another version) follow, in the order given. ``model``: FailureRecord when ``data``
+    has an ``error``, else Record."""
+    if isinstance(data, list):
+        return [in_field_order(item, model) for item in data]
+    if not isinstance(data, dict):
+        return data
+    if model is None:
+        model = FailureRecord if "error" in data else Record
+    fields = model.model_fields
+    ordered = {name: data[name] for name in fields if name in data}
+    ordered.update((name, value) for name, value in data.items() if name not in ordered)
+    for name, value in ordered.items():
+        inner = _model_in(fields[name].annotation) if name in fields else None
+        if inner is not None:
+            ordered[name] = in_field_order(value, inner)
+    return ordered
+
+
+def _model_in(annotation: object) -> type[BaseModel] | None:
+    """The model an annotation holds (``X``, ``X | None``, ``list[X]``), if any."""
+    import typing
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in typing.get_args(annotation):
+        if (found := _model_in(argument)) is not None:
+            return found
+    return None

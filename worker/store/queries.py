@@ -24,6 +24,8 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from ..models import in_field_order
+
 MARK_START, MARK_STOP = "\x02", "\x03"  # highlight markers: the CLI turns them into colour or [..]
 DAY = "coalesce(r.published_at, r.received_at)"
 # Records naming an entity, from the smaller side: its mentions (an index-only scan) give the ids,
@@ -150,7 +152,7 @@ def show(conn: psycopg.Connection, record_id: str) -> dict[str, Any] | None:
             f"SELECT record FROM {table} WHERE id = %s OR id LIKE %s || '%%' ORDER BY id = %s DESC LIMIT 2",
             (record_id, record_id, record_id)).fetchall()
         if len(rows) == 1 or (rows and rows[0][0]["id"] == record_id):
-            return rows[0][0]
+            return in_field_order(rows[0][0])  # JSONB keeps keys in an order of its own
     return None
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from ..models import in_field_order
 from ..store.queries import MENTIONED, SCAN, ranked
 
 COUNT_CAP = 1000  # "1000+" rather than counting every match of a broad filter
@@ -100,7 +101,7 @@ def sources(conn: psycopg.Connection, limit: int = 200) -> list[str]:
 
 def record(conn: psycopg.Connection, record_id: str) -> dict[str, Any] | None:
     row = conn.execute("SELECT record FROM records WHERE id = %s", (record_id,)).fetchone()
-    return row[0] if row else None
+    return in_field_order(row[0]) if row else None  # the JSON shown as the record file has it
 
 
 def copies(conn: psycopg.Connection, record_id: str) -> list[dict[str, Any]]:
