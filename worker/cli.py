@@ -91,7 +91,21 @@ def _stop_on_signals(stop: threading.Event) -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-@click.group()
+class _Group(click.Group):
+    """Lists each command with its whole first sentence: click's own listing cuts it short at
+    about 45 characters ("Load an existing records folder (and its _failed/) into the...")."""
+
+    group_class = type  # subgroups (`ingest failed`) list theirs the same way
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, command.get_short_help_str(limit=200)) for name in self.list_commands(ctx)
+                if (command := self.get_command(ctx, name)) is not None and not command.hidden]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=_Group)
 @click.version_option(package_name="article-ingest")
 def main() -> None:
     """Ingest news article files: watched folder -> Redis/Celery workers -> JSON records."""
@@ -328,7 +342,10 @@ def watch(inbox: Path | None, polling: bool | None) -> None:
 @click.option("--concurrency", type=int, help="Processes to use [INGEST_CONCURRENCY].")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 def process(records_dir: Path | None, concurrency: int | None, paths: tuple[Path, ...]) -> None:
-    """Process files or folders once (a backfill), with the same pipeline and dedup index."""
+    """Process files or folders once (a backfill), with the same pipeline and dedup index.
+
+    Exits 1 if any input became a failure record (listed in the records folder's _failed/).
+    """
     settings = _settings(records_dir=records_dir, concurrency=concurrency)
     from rich.progress import Progress
 
@@ -366,8 +383,9 @@ def _walk(paths: tuple[Path, ...]) -> list[Path]:
 
 @main.command()
 def status() -> None:
-    """Queue depth and the oldest message's age, counters, dead letters and failure records of
-    the running service (age, not depth, tells a stuck service from a busy one)."""
+    """Queue depth and the oldest message's age, counters, dead letters, failure records and
+    files left in the inbox of the running service (age, not depth, tells a stuck service from
+    a busy one)."""
     settings = _settings()
     url = _require_redis(settings)
     import orjson
@@ -471,7 +489,7 @@ def failed() -> None:
 
 
 @failed.command("list")
-@click.option("--limit", default=50, show_default=True)
+@click.option("--limit", default=50, show_default=True, help="Most dead letters to list, newest first.")
 def failed_list(limit: int) -> None:
     """The newest dead letters: id, file, reason."""
     import orjson
@@ -557,7 +575,7 @@ def _highlight(snippet: str, colour: bool) -> str:
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), help="Published (else received) on or after DATE.")
 @click.option("--entity", help="Only records naming this person, organisation or place (canonical name).")
 @click.option("--status", type=click.Choice(["unique", "exact_duplicate", "near_duplicate"]), help="Dedup status.")
-@click.option("--limit", default=20, show_default=True)
+@click.option("--limit", default=20, show_default=True, help="Most hits to print.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hit.")
 def search(query: str, since: Any, entity: str | None, status: str | None, limit: int, as_json: bool) -> None:
     """Full-text search of the stored records, best first, with highlighted snippets.
@@ -587,7 +605,8 @@ def search(query: str, since: Any, entity: str | None, status: str | None, limit
 @main.command()
 @click.argument("record_id")
 def show(record_id: str) -> None:
-    """Print one stored record (or failure record) as JSON, by id or a unique prefix of it."""
+    """Print one stored record (or failure record) as JSON, by id or a unique prefix of it
+    (at least 6 characters)."""
     import orjson
 
     from .store.queries import ids_starting
@@ -622,7 +641,7 @@ def load(records_dir: Path, batch: int) -> None:
 @main.command()
 @click.option("--days", default=14, show_default=True, help="Days of the articles-per-day table.")
 @click.option("--top", default=10, show_default=True, help="Entities in the top list.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of the tables.")
 def stats(days: int, top: int, as_json: bool) -> None:
     """Articles per day, the most named entities, the duplicate rate."""
     import orjson

@@ -1,0 +1,53 @@
+"""What `ingest --help`, `ingest COMMAND --help` and the README's command table tell a user,
+and the one-line errors a command gives instead of a traceback or another program's log."""
+
+from __future__ import annotations
+
+import re
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import ROOT
+from worker.cli import main
+
+README = (ROOT / "README.md").read_text()
+
+
+def _commands(group: click.Group = main, prefix: str = "ingest") -> dict[str, click.Command]:
+    found: dict[str, click.Command] = {}
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found.update(_commands(command, f"{prefix} {name}"))
+        else:
+            found[f"{prefix} {name}"] = command
+    return found
+
+
+def _options(command: click.Command) -> list[click.Option]:
+    return [p for p in command.params if isinstance(p, click.Option)]
+
+
+def test_every_option_of_every_command_says_what_it_does() -> None:
+    silent = [f"{name} {option.opts[0]}" for name, command in _commands().items()
+              for option in _options(command) if not option.help]
+    assert silent == []
+
+
+@pytest.mark.parametrize("args", [["--help"], ["failed", "--help"]])
+def test_the_command_list_gives_each_description_whole(args: list[str]) -> None:
+    """Click's listing cuts descriptions at about 45 characters, mid-phrase."""
+    shown = CliRunner().invoke(main, args).output
+    assert "Commands:" in shown and "..." not in shown.split("Commands:", 1)[1]
+
+
+def test_the_readme_command_table_names_every_command_with_each_of_its_options() -> None:
+    table = README.split("## Command line", 1)[1].split("\n## ", 1)[0]
+    rows = [row.split(" | ", 1)[0] for row in table.splitlines() if row.startswith("| `ingest ")]
+    for name, command in _commands().items():
+        row = next((r for r in rows if re.search(rf"`{re.escape(name)}\b", r)), None)
+        assert row is not None, f"{name} is not in the README's command table"
+        for option in _options(command):
+            assert option.opts[0] in row, f"{name} {option.opts[0]} is not in its README row: {row}"
+
