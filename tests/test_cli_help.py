@@ -3,7 +3,11 @@ and the one-line errors a command gives instead of a traceback or another progra
 
 from __future__ import annotations
 
+import os
 import re
+import socket
+import subprocess
+import sys
 
 import click
 import pytest
@@ -51,3 +55,15 @@ def test_the_readme_command_table_names_every_command_with_each_of_its_options()
         for option in _options(command):
             assert option.opts[0] in row, f"{name} {option.opts[0]} is not in its README row: {row}"
 
+
+@pytest.mark.integration
+def test_ingest_web_on_a_port_in_use_says_so_naming_the_setting(redis_url: str, postgres_url: str) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("INGEST_")}
+        env.update(INGEST_REDIS_URL=redis_url, INGEST_POSTGRES_URL=postgres_url)
+        result = subprocess.run([sys.executable, "-m", "worker.cli", "web", "--port", str(port)], cwd=ROOT,
+                                env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith(f"Error: the web view cannot listen on 127.0.0.1:{port}")
+    assert "INGEST_WEB_PORT" in result.stderr

@@ -255,12 +255,24 @@ def web(web_host: str | None, web_port: int | None) -> None:
                                    "(or start `ingest run`)")
     if not is_loopback(settings.web_host) and not settings.web_token:
         raise click.ClickException(f"{settings.web_host} is beyond loopback: set INGEST_WEB_TOKEN")
+    import socket
+
     import uvicorn
 
+    # Bound here, not by uvicorn: a port in use is then one line naming the setting, not
+    # uvicorn's log and exit code 3.
+    try:
+        family = socket.getaddrinfo(settings.web_host, settings.web_port, type=socket.SOCK_STREAM)[0][0]
+        sock = socket.create_server((settings.web_host, settings.web_port), family=family)
+    except OSError as exc:
+        raise click.ClickException(
+            f"the web view cannot listen on {settings.web_host}:{settings.web_port}: {exc.strerror or exc}; "
+            "set INGEST_WEB_PORT (or --port) to a free port, or stop what uses it") from None
     app = create_app(url, store_url, queue=settings.queue, token=settings.web_token, scan=settings.search_scan)
     log.info("web view on http://%s:%s/", settings.web_host, settings.web_port)
-    uvicorn.run(app, host=settings.web_host, port=settings.web_port, log_level=settings.log_level.lower(),
-                access_log=False, timeout_graceful_shutdown=2)
+    config = uvicorn.Config(app, host=settings.web_host, port=settings.web_port, log_level=settings.log_level.lower(),
+                            access_log=False, timeout_graceful_shutdown=2)
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 @main.command()
