@@ -53,3 +53,16 @@ def test_the_failure_record_example_is_a_valid_failure_record_in_file_order() ->
     example = json.loads(re.search(r"```json\n(.*?)```", _section("### The failure record"), re.S).group(1))
     record = FailureRecord.model_validate(example)
     assert list(example) == list(record.model_dump(mode="json"))
+
+
+def test_the_readme_names_every_column_of_the_tables_a_user_queries(postgres_url: str) -> None:
+    """Users write SQL against the store from "Querying records": its column names must be real."""
+    from worker.store import connect
+
+    paragraph = README.split("## Querying records", 1)[1].split("\n\n", 2)[1]
+    with connect(postgres_url) as conn:
+        for table in ("records", "failures", "mentions"):
+            assert f"`{table}`" in paragraph
+            columns = [row[0] for row in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = %s", (table,))]
+            assert columns and [c for c in columns if f"`{c}`" not in paragraph] == [], table
