@@ -66,3 +66,17 @@ def test_the_readme_names_every_column_of_the_tables_a_user_queries(postgres_url
             columns = [row[0] for row in conn.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_name = %s", (table,))]
             assert columns and [c for c in columns if f"`{c}`" not in paragraph] == [], table
+
+
+def test_the_readme_names_every_field_of_search_and_stats_json(postgres_url: str) -> None:
+    import dataclasses
+
+    from worker.store import connect
+    from worker.store.queries import Hit, stats
+
+    paragraph = README.split("`ingest search --json` prints", 1)[1].split("\n\n", 1)[0]
+    with connect(postgres_url) as conn:
+        numbers = stats(conn)
+    fields = [f.name for f in dataclasses.fields(Hit)] + list(numbers)
+    fields += ["day", "articles", "kind", "name", "mentions"]  # per_day's and top_entities' rows
+    assert [f for f in fields if f"`{f}`" not in paragraph] == []
