@@ -67,3 +67,13 @@ def test_ingest_web_on_a_port_in_use_says_so_naming_the_setting(redis_url: str, 
     assert result.returncode == 1, result.stderr
     assert result.stderr.startswith(f"Error: the web view cannot listen on 127.0.0.1:{port}")
     assert "INGEST_WEB_PORT" in result.stderr
+
+
+def test_metrics_on_a_port_in_use_are_skipped_with_a_warning_naming_the_setting(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from worker.service.metrics import serve
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        assert serve(port, lambda: {"ok": True}, setting="INGEST_WORKER_METRICS_PORT") is None
+    assert f"127.0.0.1:{port}" in caplog.text and "set INGEST_WORKER_METRICS_PORT" in caplog.text

@@ -303,7 +303,7 @@ def worker(concurrency: int | None, events: bool) -> None:
             return {"ok": False, "role": "worker", "reason": fault.decode()}
         return _worker_health(client, settings)
 
-    serve(settings.worker_metrics_port, health, settings.metrics_host)
+    serve(settings.worker_metrics_port, health, settings.metrics_host, "INGEST_WORKER_METRICS_PORT")
     argv = [
         "worker", "--loglevel", settings.log_level, "--concurrency", str(settings.concurrency),
         "--queues", settings.queue, "-O", "fair", "--without-gossip", "--without-mingle",

@@ -64,7 +64,8 @@ def _registry() -> CollectorRegistry | None:
     return registry
 
 
-def serve(port: int, health: Health, host: str = "127.0.0.1") -> ThreadingHTTPServer | None:
+def serve(port: int, health: Health, host: str = "127.0.0.1",
+          setting: str = "INGEST_METRICS_PORT") -> ThreadingHTTPServer | None:
     """Serve /metrics and /healthz on ``host:port`` in a daemon thread; None when disabled or taken.
 
     Loopback unless configured (``INGEST_METRICS_HOST``): the endpoints have no authentication.
@@ -101,7 +102,8 @@ def serve(port: int, health: Health, host: str = "127.0.0.1") -> ThreadingHTTPSe
     try:
         server = ThreadingHTTPServer((host, port), Handler)
     except OSError as exc:
-        log.warning("metrics and health not served: port %d: %s", port, exc.strerror)
+        log.warning("metrics and health not served on %s:%d: %s; set %s to a free port (0: none)",
+                    host, port, exc.strerror, setting)
         return None
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
     log.info("metrics on http://%s:%d/metrics, health on /healthz", host, port)
