@@ -1,4 +1,4 @@
-# article-ingest: one image for the worker and the watcher (compose picks the command).
+# article-ingest: one image for the worker, the watcher and the web view (compose picks the command).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
