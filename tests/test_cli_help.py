@@ -77,3 +77,14 @@ def test_metrics_on_a_port_in_use_are_skipped_with_a_warning_naming_the_setting(
         port = taken.getsockname()[1]
         assert serve(port, lambda: {"ok": True}, setting="INGEST_WORKER_METRICS_PORT") is None
     assert f"127.0.0.1:{port}" in caplog.text and "set INGEST_WORKER_METRICS_PORT" in caplog.text
+
+
+@pytest.mark.parametrize("command", [["search", "patriot"], ["stats"], ["show", "3678506b"]])
+def test_a_store_command_where_there_is_no_store_says_so_and_creates_none(tmp_path, command: list[str]) -> None:
+    """Run from the wrong folder, it must not start an empty store and answer "no records match"."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INGEST_")}
+    result = subprocess.run([sys.executable, "-m", "worker.cli", *command], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert f"no store here: {tmp_path / '.ingest'} holds none" in result.stderr
+    assert not (tmp_path / ".ingest").exists()

@@ -555,8 +555,11 @@ def failed_retry(ids: tuple[str, ...]) -> None:
 
 # --- the store: search, show, load, stats (PostgreSQL; the embedded one unless configured) ----
 
-def _store():
-    """A connection to the store, its schema migrated (starts the embedded server if need be)."""
+def _store(create: bool = False):
+    """A connection to the store, its schema migrated (starts the embedded server if need be).
+
+    Only ``create`` (`ingest load`) makes a new embedded store: a search run from the wrong
+    folder would otherwise start an empty one and answer "no records match"."""
     import contextlib
 
     from .store import connect, migrate
@@ -565,6 +568,10 @@ def _store():
     @contextlib.contextmanager
     def opened():
         settings = _settings()
+        if not (create or settings.postgres_url or (settings.state_dir / "postgres.password").exists()):
+            raise click.ClickException(
+                f"no store here: {settings.state_dir.resolve()} holds none; run this where `ingest run` "
+                "runs (or set INGEST_STATE_DIR), set INGEST_POSTGRES_URL, or fill one with `ingest load`")
         with postgres_for(settings.postgres_url, settings.state_dir) as url:
             with connect(url, wait=10) as conn:
                 migrate(conn)
@@ -642,7 +649,7 @@ def load(records_dir: Path, batch: int) -> None:
     from .store.load import outcome_files
 
     paths = outcome_files(records_dir)
-    with _store() as conn, Progress(disable=not sys.stderr.isatty(), transient=True) as progress:
+    with _store(create=True) as conn, Progress(disable=not sys.stderr.isatty(), transient=True) as progress:
         task = progress.add_task("loading", total=len(paths))
         totals = load_files(conn, paths, batch=batch, on_batch=lambda n: progress.advance(task, n))
     click.echo(f"{len(paths)} file(s): {totals['new']} new, {totals['present']} already stored, "
