@@ -80,3 +80,11 @@ def test_the_readme_names_every_field_of_search_and_stats_json(postgres_url: str
     fields = [f.name for f in dataclasses.fields(Hit)] + list(numbers)
     fields += ["day", "articles", "kind", "name", "mentions"]  # per_day's and top_entities' rows
     assert [f for f in fields if f"`{f}`" not in paragraph] == []
+
+
+def test_the_formats_table_names_every_json_field_the_parser_reads() -> None:
+    from worker.pipeline.parse import _JSON_FIELDS
+
+    row = next(r for r in README.splitlines() if r.startswith("| `.json`, `.jsonl` |"))
+    missing = [name for names in _JSON_FIELDS.values() for name in names if f"`{name}`" not in row]
+    assert missing == []

@@ -379,7 +379,7 @@ def parse_json_object(obj: dict, *, line: int | None, rules: Rules | None = None
     fields = {key: _storable(_first(obj, names)) for key, names in _JSON_FIELDS.items()}
     text = fields.pop("text")
     if not isinstance(text, str) or not text.strip():
-        raise BadInput("no_text", "the JSON record has no article text (text/body/content)")
+        raise BadInput("no_text", f"the JSON record has no article text (none of {', '.join(_JSON_FIELDS['text'])})")
     fmt: Format = "html" if _HTML_START.match(text[:512].encode()) else "json"
     dropped: list[str] = []
     if fmt == "html":
