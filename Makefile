@@ -28,7 +28,7 @@ run: install
 test: install browser
 	$(VENV)/bin/pytest -q -p no:cacheprovider
 
-## unit tests only (no Redis, no worker processes)
+## the tests not marked integration: no worker processes, no watcher (the session's own Redis and PostgreSQL still start)
 test-fast: install
 	$(VENV)/bin/pytest -q -m 'not integration'
 
