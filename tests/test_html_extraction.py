@@ -110,7 +110,8 @@ def test_empty_page_raises_no_text():
 @pytest.mark.parametrize("name", ["news_article.html", "inline_links.html", "no_article.html"])
 def test_metadata_is_what_trafilatura_reads(name):
     # extract_html reads the metadata with a trimmed copy of trafilatura's extract_metadata (no
-    # categories, tags or licence); a trafilatura upgrade that changes the original shows here
+    # categories, tags or licence; its own choice of headline where the meta tags name none, the
+    # same as trafilatura's on these pages); a trafilatura upgrade that changes the original shows here
     import trafilatura
 
     from worker.pipeline.parse.html import _METADATA, _metadata, _parse
@@ -331,3 +332,18 @@ def test_a_linked_first_line_is_left_to_the_normaliser_and_later_linked_lines_dr
     lines = [headline, ARTICLE[0], headline]
     links = {"stop stealing dreams a talk on school"}
     assert _drop_links(lines, _Page(links, load_rules(), [])) == [headline, ARTICLE[0]]
+
+
+@pytest.mark.parametrize("name, headline", [
+    # trafilatura takes the first heading with a "title" class: the share widget's
+    ("blog_share_widget.html", "Five videos of a wire walker crossing the harbour"),
+    # trafilatura takes a lone h1: the masthead's, the site's name linked to its home page
+    ("blog_site_name_in_h1.html", "One of those birthdays"),
+])
+def test_the_headline_is_the_heading_the_title_element_names(name, headline):
+    assert extract_html(page(name)).title == headline
+
+
+def test_a_heading_linking_to_the_home_page_is_the_sites_name_never_the_headline():
+    # the masthead's heading has more words in <title> than the headline: it still loses
+    assert extract_html(page("site_heading_longer_than_headline.html")).title == "Lancia Delta Review"
