@@ -347,3 +347,12 @@ def test_the_headline_is_the_heading_the_title_element_names(name, headline):
 def test_a_heading_linking_to_the_home_page_is_the_sites_name_never_the_headline():
     # the masthead's heading has more words in <title> than the headline: it still loses
     assert extract_html(page("site_heading_longer_than_headline.html")).title == "Lancia Delta Review"
+
+
+def test_the_sites_name_added_to_a_meta_title_is_left_out_when_a_heading_shows_the_headline():
+    assert extract_html(page("title_with_site_suffix.html")).title == "Harbour ferry strike ends after two days"
+
+
+def test_a_series_label_in_a_heading_does_not_replace_the_headline_the_title_element_shortens():
+    title = extract_html(page("title_with_series_label.html")).title
+    assert title == "Growing up beside a rising river, where every spring brings the water closer"

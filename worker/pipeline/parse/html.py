@@ -216,7 +216,7 @@ def _metadata(tree: Any) -> Extraction:
         meta = tm.extract_meta_json(tree, meta)
     except Exception:  # noqa: BLE001 -- trafilatura guards its JSON-LD reading the same way
         pass
-    meta.title = meta.title or _title(tree)
+    meta.title = _shown_headline(tree, meta.title or _title(tree))
     meta.author = meta.author or _author(tree)
     meta.url = meta.url or tm.extract_url(tree)
     meta.date = find_date(tree, **{**set_date_params(True), "url": meta.url})
@@ -244,7 +244,8 @@ def _title(tree: Any) -> str | None:
     from trafilatura import metadata as tm
 
     found = tm.extract_title(tree)
-    page = f" {_compare_key(tm.examine_title_element(tree)[0])} "
+    element = tm.examine_title_element(tree)[0]
+    page = f" {_compare_key(element)} "
     if not page.strip():
         return found
     best, most = None, 0
@@ -256,11 +257,48 @@ def _title(tree: Any) -> str | None:
     if best is None:
         return found
     named = _compare_key(found or "")
-    if named and f" {named} " in page and len(named.split()) >= most and not any(
-            _home_link(h) for h in tree.iter("h1", "h2", "h3")
-            if _compare_key(h.text_content()) == named):
-        return found
+    if not named:
+        return best
+    if f" {named} " in page:  # trafilatura's pick is named too: kept unless shorter, or the site's
+        if len(named.split()) >= most and not any(
+                _home_link(h) for h in tree.iter("h1", "h2", "h3") if _compare_key(h.text_content()) == named):
+            return found
+        return best
+    # not named: a widget's heading, or a headline the <title> shortens (the headline holds a
+    # part of the <title> longer than the heading found in it: not the site's name)
+    parts = (_compare_key(part) for part in _TITLE_SEPARATOR.split(element))
+    return found if any(len(p.split()) >= max(3, most) and f" {p} " in f" {named} " for p in parts) else best
+
+
+def _shown_headline(tree: Any, title: str | None) -> str | None:
+    """The headline as the page shows it, when the title adds the site's or a section's name
+    to it ("29 dead after earthquake hits Guatemala - CNN.com", "Web Ink Now: Foursquare and
+    Twitter done right", "Story | Section | Site"): the parts of the title between separators
+    that a heading of the page (``h1`` to ``h3``) spells out, when they hold more words than
+    the parts left out (a series label in a heading, "Generation HIV", keeps the headline
+    "Generation HIV: Growing up under a shadow of infection" whole)."""
+    parts = [part for part in _TITLE_SEPARATOR.split(title or "") if part.strip()]
+    if len(parts) < 2:
+        return title
+    headings = {}
+    for heading in tree.iter("h1", "h2", "h3"):
+        words = _compare_key(heading.text_content())
+        if len(words.split()) >= 2 and not _home_link(heading):
+            headings.setdefault(words, " ".join(heading.text_content().split()))
+    total = len(_compare_key(title).split())
+    best, most = title, 0
+    for first in range(len(parts)):
+        for last in range(first, len(parts)):
+            words = _compare_key(" ".join(parts[first:last + 1]))
+            count = len(words.split())
+            if words in headings and count > most and 2 * count > total and count < total:
+                best, most = headings[words], count
     return best
+
+
+# Between a headline and the site's or section's name in a title: " | ", " - ", " – ", " — ",
+# " :: ", " » ", ": " (a blog's "Name: Post")
+_TITLE_SEPARATOR = re.compile(r"\s+(?:[|\-–—:»«·•]|::)\s+|\s*[|»«·•]\s*|:\s+")
 
 
 def _home_link(heading: Any) -> bool:
