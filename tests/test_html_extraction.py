@@ -253,7 +253,12 @@ def test_the_author_walks_select_what_trafilaturas_xpaths_select(name):
     assert list(_author_elements(tree)) == [xpath(tree) for xpath in AUTHOR_XPATHS]
 
 
-@pytest.mark.parametrize("name", [*sorted(p.name for p in PAGES.glob("*.html")), "shapes"])
+# a page whose comment form has a "Name" field of class "comment-form-author": trafilatura's author
+FORM_FIELD_AUTHOR = "blog_share_widget.html"
+
+
+@pytest.mark.parametrize("name", [*sorted(p.name for p in PAGES.glob("*.html") if p.name != FORM_FIELD_AUTHOR),
+                                  "shapes"])
 def test_the_author_is_the_one_trafilatura_finds(name):
     from trafilatura import load_html
     from trafilatura.metadata import extract_author
@@ -356,3 +361,11 @@ def test_the_sites_name_added_to_a_meta_title_is_left_out_when_a_heading_shows_t
 def test_a_series_label_in_a_heading_does_not_replace_the_headline_the_title_element_shortens():
     title = extract_html(page("title_with_series_label.html")).title
     assert title == "Growing up beside a rising river, where every spring brings the water closer"
+
+
+def test_a_comment_forms_name_field_is_not_the_author():
+    import trafilatura
+
+    # <p class="comment-form-author"><label for="author">Name</label><input id="author">
+    assert trafilatura.extract_metadata(page(FORM_FIELD_AUTHOR)).author == "Name"
+    assert extract_html(page(FORM_FIELD_AUTHOR)).authors == []

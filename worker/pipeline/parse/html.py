@@ -315,7 +315,8 @@ def _author(tree: Any) -> str | None:
 
     libxml2 took a tenth of a page's extraction over them (about 15 µs an element, calling
     Python for each ``re:test``); the walks take a third of that. Only for the XPaths written
-    here (trafilatura 2.3.1's, ``_AUTHOR_XPATHS``): others take trafilatura's own call.
+    here (trafilatura 2.3.1's, ``_AUTHOR_XPATHS``): others take trafilatura's own call. Unlike
+    trafilatura's, a form's field is never the author (``_form_field``).
     """
     from copy import deepcopy
 
@@ -336,9 +337,19 @@ def _author(tree: Any) -> str | None:
     for elements in _author_elements(subtree):  # as trafilatura's extract_metainfo reads them
         for element in elements:
             content = trim(" ".join(element.itertext()))
-            if content and 2 < len(content) < 120:
+            if content and 2 < len(content) < 120 and not _form_field(element):
                 return tm.normalize_authors(None, content)
     return None
+
+
+def _form_field(element: Any) -> bool:
+    """Whether an element is (or labels) a field of a form: a comment form's "Name" field, whose
+    class says "author", is not the article's author."""
+    return element.tag in _FIELD_TAGS or next(element.iterancestors("label"), None) is not None \
+        or next(element.iter(*_FIELD_TAGS), None) is not None
+
+
+_FIELD_TAGS = ("label", "input", "textarea", "select")
 
 
 # trafilatura's AUTHOR_DISCARD_XPATHS and AUTHOR_XPATHS (white space collapsed): the first is
