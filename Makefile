@@ -40,7 +40,7 @@ test-fast: install
 bench: install
 	@start=$$(date +%s); set -e; \
 	for bench in "run.py" "watcher.py" "fanout.py" "hostile_inputs.py --write" \
-	             "html_quality.py --write" "normalise_quality.py --write" "dedupe_quality.py" \
+	             "html_quality.py --write" "wide_convention.py --write" "normalise_quality.py --write" "dedupe_quality.py" \
 	             "enrich_quality.py" "stories_quality.py --write" \
 	             "store.py --e2e-off 500 --e2e-full 60 --write" "web.py --write"; do \
 		echo "== bench/$$bench"; $(PY) bench/$$bench; \

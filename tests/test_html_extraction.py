@@ -110,7 +110,8 @@ def test_empty_page_raises_no_text():
 @pytest.mark.parametrize("name", ["news_article.html", "inline_links.html", "no_article.html"])
 def test_metadata_is_what_trafilatura_reads(name):
     # extract_html reads the metadata with a trimmed copy of trafilatura's extract_metadata (no
-    # categories, tags or licence); a trafilatura upgrade that changes the original shows here
+    # categories, tags or licence; its own choice of headline where the meta tags name none, the
+    # same as trafilatura's on these pages); a trafilatura upgrade that changes the original shows here
     import trafilatura
 
     from worker.pipeline.parse.html import _METADATA, _metadata, _parse
@@ -252,7 +253,12 @@ def test_the_author_walks_select_what_trafilaturas_xpaths_select(name):
     assert list(_author_elements(tree)) == [xpath(tree) for xpath in AUTHOR_XPATHS]
 
 
-@pytest.mark.parametrize("name", [*sorted(p.name for p in PAGES.glob("*.html")), "shapes"])
+# a page whose comment form has a "Name" field of class "comment-form-author": trafilatura's author
+FORM_FIELD_AUTHOR = "blog_share_widget.html"
+
+
+@pytest.mark.parametrize("name", [*sorted(p.name for p in PAGES.glob("*.html") if p.name != FORM_FIELD_AUTHOR),
+                                  "shapes"])
 def test_the_author_is_the_one_trafilatura_finds(name):
     from trafilatura import load_html
     from trafilatura.metadata import extract_author
@@ -331,3 +337,35 @@ def test_a_linked_first_line_is_left_to_the_normaliser_and_later_linked_lines_dr
     lines = [headline, ARTICLE[0], headline]
     links = {"stop stealing dreams a talk on school"}
     assert _drop_links(lines, _Page(links, load_rules(), [])) == [headline, ARTICLE[0]]
+
+
+@pytest.mark.parametrize("name, headline", [
+    # trafilatura takes the first heading with a "title" class: the share widget's
+    ("blog_share_widget.html", "Five videos of a wire walker crossing the harbour"),
+    # trafilatura takes a lone h1: the masthead's, the site's name linked to its home page
+    ("blog_site_name_in_h1.html", "One of those birthdays"),
+])
+def test_the_headline_is_the_heading_the_title_element_names(name, headline):
+    assert extract_html(page(name)).title == headline
+
+
+def test_a_heading_linking_to_the_home_page_is_the_sites_name_never_the_headline():
+    # the masthead's heading has more words in <title> than the headline: it still loses
+    assert extract_html(page("site_heading_longer_than_headline.html")).title == "Lancia Delta Review"
+
+
+def test_the_sites_name_added_to_a_meta_title_is_left_out_when_a_heading_shows_the_headline():
+    assert extract_html(page("title_with_site_suffix.html")).title == "Harbour ferry strike ends after two days"
+
+
+def test_a_series_label_in_a_heading_does_not_replace_the_headline_the_title_element_shortens():
+    title = extract_html(page("title_with_series_label.html")).title
+    assert title == "Growing up beside a rising river, where every spring brings the water closer"
+
+
+def test_a_comment_forms_name_field_is_not_the_author():
+    import trafilatura
+
+    # <p class="comment-form-author"><label for="author">Name</label><input id="author">
+    assert trafilatura.extract_metadata(page(FORM_FIELD_AUTHOR)).author == "Name"
+    assert extract_html(page(FORM_FIELD_AUTHOR)).authors == []

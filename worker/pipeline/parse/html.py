@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from urllib.parse import urlsplit
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -202,7 +203,8 @@ def _visible_size(tree: Any) -> int:
 
 def _metadata(tree: Any) -> Extraction:
     """The page's metadata, as trafilatura's ``extract_metadata`` reads it, without the fields
-    left unused here (categories, tags, licence, host name), a third of its time."""
+    left unused here (categories, tags, licence, host name), a third of its time, and with the
+    headline chosen by ``_title`` where the meta tags name none."""
     from htmldate import find_date
     from trafilatura import metadata as tm
     from trafilatura.settings import set_date_params
@@ -214,7 +216,7 @@ def _metadata(tree: Any) -> Extraction:
         meta = tm.extract_meta_json(tree, meta)
     except Exception:  # noqa: BLE001 -- trafilatura guards its JSON-LD reading the same way
         pass
-    meta.title = meta.title or tm.extract_title(tree)
+    meta.title = _shown_headline(tree, meta.title or _title(tree))
     meta.author = meta.author or _author(tree)
     meta.url = meta.url or tm.extract_url(tree)
     meta.date = find_date(tree, **{**set_date_params(True), "url": meta.url})
@@ -229,12 +231,92 @@ def _metadata(tree: Any) -> Extraction:
     return meta
 
 
+def _title(tree: Any) -> str | None:
+    """The headline, when the page's meta tags name none: trafilatura's pick (a lone ``h1``, a
+    heading whose class says "title", the ``<title>`` element), unless the ``<title>`` element
+    names another heading better.
+
+    Blog templates give "title" classes to widget headings ("Share this:", "Leave a Reply
+    Cancel reply", "Translate") and set the site's name in the lone ``h1``; their ``<title>``
+    names the post ("Post | Site"). So the headline is the heading the ``<title>`` holds with
+    the most words; a heading that is only a link to the site's home page is the site's name.
+    """
+    from trafilatura import metadata as tm
+
+    found = tm.extract_title(tree)
+    element = tm.examine_title_element(tree)[0]
+    page = f" {_compare_key(element)} "
+    if not page.strip():
+        return found
+    best, most = None, 0
+    for heading in tree.iter("h1", "h2", "h3"):
+        words = _compare_key(heading.text_content()).split()
+        if len(words) > most and len(words) >= 2 and f" {' '.join(words)} " in page \
+                and not _home_link(heading):
+            best, most = " ".join(heading.text_content().split()), len(words)
+    if best is None:
+        return found
+    named = _compare_key(found or "")
+    if not named:
+        return best
+    if f" {named} " in page:  # trafilatura's pick is named too: kept unless shorter, or the site's
+        if len(named.split()) >= most and not any(
+                _home_link(h) for h in tree.iter("h1", "h2", "h3") if _compare_key(h.text_content()) == named):
+            return found
+        return best
+    # not named: a widget's heading, or a headline the <title> shortens (the headline holds a
+    # part of the <title> longer than the heading found in it: not the site's name)
+    parts = (_compare_key(part) for part in _TITLE_SEPARATOR.split(element))
+    return found if any(len(p.split()) >= max(3, most) and f" {p} " in f" {named} " for p in parts) else best
+
+
+def _shown_headline(tree: Any, title: str | None) -> str | None:
+    """The headline as the page shows it, when the title adds the site's or a section's name
+    to it ("29 dead after earthquake hits Guatemala - CNN.com", "Web Ink Now: Foursquare and
+    Twitter done right", "Story | Section | Site"): the parts of the title between separators
+    that a heading of the page (``h1`` to ``h3``) spells out, when they hold more words than
+    the parts left out (a series label in a heading, "Generation HIV", keeps the headline
+    "Generation HIV: Growing up under a shadow of infection" whole)."""
+    parts = [part for part in _TITLE_SEPARATOR.split(title or "") if part.strip()]
+    if len(parts) < 2:
+        return title
+    headings = {}
+    for heading in tree.iter("h1", "h2", "h3"):
+        words = _compare_key(heading.text_content())
+        if len(words.split()) >= 2 and not _home_link(heading):
+            headings.setdefault(words, " ".join(heading.text_content().split()))
+    total = len(_compare_key(title).split())
+    best, most = title, 0
+    for first in range(len(parts)):
+        for last in range(first, len(parts)):
+            words = _compare_key(" ".join(parts[first:last + 1]))
+            count = len(words.split())
+            if words in headings and count > most and 2 * count > total and count < total:
+                best, most = headings[words], count
+    return best
+
+
+# Between a headline and the site's or section's name in a title: " | ", " - ", " – ", " — ",
+# " :: ", " » ", ": " (a blog's "Name: Post")
+_TITLE_SEPARATOR = re.compile(r"\s+(?:[|\-–—:»«·•]|::)\s+|\s*[|»«·•]\s*|:\s+")
+
+
+def _home_link(heading: Any) -> bool:
+    """Whether a heading is nothing but a link to a site's home page (its name in a masthead)."""
+    links = heading.findall(".//a")
+    if len(links) != 1 or _compare_key(links[0].text_content()) != _compare_key(heading.text_content()):
+        return False
+    parts = urlsplit(links[0].get("href") or "")
+    return not parts.query and parts.path.rstrip("/") in ("", "/index.html", "/index.htm", "/index.php")
+
+
 def _author(tree: Any) -> str | None:
     """trafilatura's ``extract_author``, its XPaths read in one walk over the page's elements.
 
     libxml2 took a tenth of a page's extraction over them (about 15 µs an element, calling
     Python for each ``re:test``); the walks take a third of that. Only for the XPaths written
-    here (trafilatura 2.3.1's, ``_AUTHOR_XPATHS``): others take trafilatura's own call.
+    here (trafilatura 2.3.1's, ``_AUTHOR_XPATHS``): others take trafilatura's own call. Unlike
+    trafilatura's, a form's field is never the author (``_form_field``).
     """
     from copy import deepcopy
 
@@ -255,9 +337,19 @@ def _author(tree: Any) -> str | None:
     for elements in _author_elements(subtree):  # as trafilatura's extract_metainfo reads them
         for element in elements:
             content = trim(" ".join(element.itertext()))
-            if content and 2 < len(content) < 120:
+            if content and 2 < len(content) < 120 and not _form_field(element):
                 return tm.normalize_authors(None, content)
     return None
+
+
+def _form_field(element: Any) -> bool:
+    """Whether an element is (or labels) a field of a form: a comment form's "Name" field, whose
+    class says "author", is not the article's author."""
+    return element.tag in _FIELD_TAGS or next(element.iterancestors("label"), None) is not None \
+        or next(element.iter(*_FIELD_TAGS), None) is not None
+
+
+_FIELD_TAGS = ("label", "input", "textarea", "select")
 
 
 # trafilatura's AUTHOR_DISCARD_XPATHS and AUTHOR_XPATHS (white space collapsed): the first is
