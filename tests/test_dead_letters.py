@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import pytest
 import redis
 
 from tests.conftest import ROOT, SEEDS
-from tests.service import Service, wait_until
+from tests.service import Service, jsonl_from_seeds, outcome_count, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -144,3 +145,30 @@ def test_failed_retry_of_an_unknown_id_says_so_and_queues_nothing(redis_url: str
     refused = _cli(Service(redis_url, tmp_path), "failed", "retry", "abcdef12")
     assert refused.returncode != 0
     assert "no dead letter id starts with 'abcdef12'" in refused.stderr
+
+
+def test_retrying_the_dead_letters_of_two_failed_lines_of_one_slice_runs_each_line_once(
+        redis_url: str, redis_client: redis.Redis, tmp_path: Path) -> None:
+    """Two bad lines in one slice of a fanned-out file: `failed retry` queues one message per
+    failed line, each holding that line alone, so each fails once more and no slice runs again."""
+    rows = jsonl_from_seeds(30).splitlines(keepends=True)
+    rows[12] = rows[16] = b'{"title": "cut short", "text": \n'  # lines 13 and 17: slice 11-20
+    service = Service(redis_url, tmp_path, enrich="off", fanout_articles="10")
+    try:
+        service.start_worker()
+        service.start_watcher()
+        (service.inbox / "feed.jsonl").write_bytes(b"".join(rows))
+        wait_until(lambda: outcome_count(service) == 30, 60, "30 outcomes:\n" + service.log_text("worker"))
+        assert redis_client.hget("ingest:stats", "failed") == b"2"
+        ran = service.log_text("worker").count("succeeded in")
+        retried = _cli(service, "failed", "retry")
+        assert "2 dead letter(s) queued again" in retried.stdout, retried.stderr
+        wait_until(lambda: service.log_text("worker").count("succeeded in") == ran + 2, 60,
+                   "the two retried messages to run:\n" + service.log_text("worker"))
+    finally:
+        service.stop_all()
+    assert redis_client.hget("ingest:stats", "failed") == b"4"  # 2 + 1 + 1: not 2 + 2 + 2
+    assert redis_client.hlen("ingest:dead") == 2
+    kept = [json.loads(redis_client.get(key)) for key in redis_client.scan_iter(match="ingest:dead:msg:*")]
+    assert sorted(message["slice"]["first_line"] for message in kept) == [13, 17]
+    assert {message["slice"]["lines"] for message in kept} == {1}

@@ -65,7 +65,7 @@ def backoff(retries: int, settings: Settings) -> int:
 
 
 def run_or_fail(source: SourceFile, data: bytes, error: BadInput | None, index: DedupIndex,
-                settings: Settings, *, first_line: int = 1) -> list[Outcome]:
+                settings: Settings, *, first_line: int | None = None) -> list[Outcome]:
     """Every outcome of one file: records, or failure records. Raises only ``RETRYABLE`` errors."""
     if error is not None:
         return [pipeline.failure(source, error, settings.enrich)]
