@@ -265,9 +265,9 @@ def worker(concurrency: int | None, events: bool) -> None:
         _multiprocess_metrics_dir(settings)
     from .service.celery_app import app, use_broker
     from .service.metrics import fault_field, serve
-    from .service.redis_client import FAULTS, connect
+    from .service.redis_client import FAULTS, connect, probe
 
-    client = connect(url, wait=float("inf"))
+    client = probe(connect(url, wait=float("inf")))  # waits for Redis to start; /healthz then probes it
     use_broker(url)
 
     def health() -> dict[str, object]:
@@ -371,11 +371,16 @@ def status() -> None:
     settings = _settings()
     url = _require_redis(settings)
     import orjson
+    import redis
 
     from .service.broker import QueueState
-    from .service.redis_client import DEAD, IGNORED, STATS, connect, redact
+    from .service.redis_client import DEAD, IGNORED, STATS, connect, probe, redact
 
-    client = connect(url, wait=5)
+    client = probe(connect(url))  # one attempt: a dead Redis is reported at once
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise click.ClickException(f"Redis at {redact(url)} is unavailable: {exc}") from None
     stats = {k.decode(): int(v) for k, v in client.hgetall(STATS).items()}
     queue = QueueState.read(client, settings.queue)
     click.echo(f"redis       {redact(url)}")
