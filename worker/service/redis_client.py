@@ -52,7 +52,6 @@ def connect(url: str, *, wait: float | None = None) -> redis.Redis:
             delay = min(delay * 2, 5.0)
 
 
-
 def probe(client: redis.Redis) -> redis.Redis:
     """A client for health probes and `ingest status` on the server ``client`` talks to: one
     attempt, short timeouts, no retries, so a dead or hung Redis is reported at once.
