@@ -172,3 +172,28 @@ def test_retrying_the_dead_letters_of_two_failed_lines_of_one_slice_runs_each_li
     kept = [json.loads(redis_client.get(key)) for key in redis_client.scan_iter(match="ingest:dead:msg:*")]
     assert sorted(message["slice"]["first_line"] for message in kept) == [13, 17]
     assert {message["slice"]["lines"] for message in kept} == {1}
+
+
+def test_failed_retry_sends_a_message_kept_by_several_dead_letters_once(
+        redis_url: str, redis_client: redis.Redis, tmp_path: Path) -> None:
+    """Dead letters written before a failed line kept itself alone: each of a slice's failed
+    lines kept the whole slice. Retrying them all must run that slice once, not once a line."""
+    from worker.models import record_id
+    from worker.service import fanout
+    from worker.settings import Settings
+    from worker.sources.messages import make_message, read_source
+
+    (tmp_path / "feed.jsonl").write_bytes(jsonl_from_seeds(30))
+    whole = make_message(*read_source(tmp_path / "feed.jsonl", tmp_path, 1 << 20)[:2])
+    part = fanout.slices(whole, Settings(fanout_articles=10))[1]
+    for line in (13, 17):
+        failure_id = record_id(whole["source"]["sha256"], line)
+        entry = {"id": failure_id, "source": {**whole["source"], "line": line},
+                 "error": {"type": "bad_json", "message": f"line {line}: malformed JSON"},
+                 "failed_at": "2026-12-01T00:00:00Z"}
+        redis_client.hset("ingest:dead", failure_id, json.dumps(entry))
+        redis_client.set("ingest:dead:msg:" + failure_id, json.dumps(part))
+    retried = _cli(Service(redis_url, tmp_path / "svc"), "failed", "retry")
+    assert "2 dead letter(s) queued again in 1 message(s)" in retried.stdout, retried.stderr
+    assert redis_client.llen("ingest") == 1
+    assert redis_client.hlen("ingest:dead") == 0

@@ -495,10 +495,9 @@ def failed_list(limit: int) -> None:
 @click.argument("ids", nargs=-1)
 def failed_retry(ids: tuple[str, ...]) -> None:
     """Queue dead letters again (all, or the given ids or unique prefixes), e.g. after a fix."""
-    import orjson
-
     from .service.celery_app import use_broker
-    from .service.redis_client import DEAD, DEAD_MESSAGE, connect
+    from .service.deadletters import requeue
+    from .service.redis_client import DEAD, connect
     from .service.tasks import process_file
 
     settings = _settings()
@@ -509,23 +508,11 @@ def failed_retry(ids: tuple[str, ...]) -> None:
         known = [key.decode() for key in client.hkeys(DEAD)]
         ids = tuple(_one_id(given, lambda prefix: [k for k in known if k.startswith(prefix)], "dead letter")
                     for given in ids)
-    retried = 0
-    for raw in client.hvals(DEAD):
-        entry = orjson.loads(raw)
-        if ids and entry["id"] not in ids:
-            continue
-        message = client.get(DEAD_MESSAGE + entry["id"])
-        if message is None:
-            click.echo(f"{entry['id']}: its message has expired; drop the file in the inbox again", err=True)
-            continue
-        client.hdel(DEAD, entry["id"])  # before sending: a quick new failure re-adds it
-        try:
-            process_file.apply_async(args=[orjson.loads(message)], queue=settings.queue)
-        except Exception:
-            client.hset(DEAD, entry["id"], raw)
-            raise
-        retried += 1
-    click.echo(f"{retried} dead letter(s) queued again")
+    done = requeue(client, ids, lambda message: process_file.apply_async(args=[message], queue=settings.queue))
+    for failure_id in done.expired:
+        click.echo(f"{failure_id}: its message has expired; drop the file in the inbox again", err=True)
+    shared = f" in {done.messages} message(s)" if done.messages < done.letters else ""
+    click.echo(f"{done.letters} dead letter(s) queued again{shared}")
 
 
 # --- the store: search, show, load, stats (PostgreSQL; the embedded one unless configured) ----
