@@ -203,3 +203,13 @@ def test_a_slice_of_one_element_of_a_json_array_is_that_element_of_the_array_not
 def test_a_message_whose_slice_is_null_runs_as_the_whole_file(settings: Settings, redis_client: redis.Redis) -> None:
     item = {**message(jsonl_from_seeds(3), "feed.jsonl"), "slice": None}  # valid: FileMessage allows it
     assert [o.source.line for o in run_message(item, redis_client, settings)] == [1, 2, 3]
+
+
+def test_failures_of_two_whole_slices_of_one_file_keep_a_dead_letter_each_holding_its_slice(
+        delivering: Settings, redis_client: redis.Redis, tmp_path: Path) -> None:
+    broken = delivering.model_copy(update={"boilerplate_file": tmp_path / "missing.yaml"})  # internal_error
+    parts = fanout.slices(message(jsonl_from_seeds(100), "feed.jsonl"), broken)
+    for part in parts[:2]:
+        kept = _dead_letters(part, redis_client, broken)
+    assert sorted((retry["slice"]["first_line"], retry["slice"]["lines"]) for retry in kept.values()) == \
+           [(1, 40), (41, 40)]

@@ -32,8 +32,9 @@ def deliver(outcomes: list[Outcome], message: dict[str, Any] | None, client: red
             settings: Settings, *, per_article: bool = False) -> Counter[str]:
     """Write ``outcomes`` and update Redis; returns what happened (records, duplicates, ...).
 
-    ``per_article``: ``outcomes`` are the pipeline's over ``message``, one per article; else
-    each is about the whole message (poison, gave up, refused by Celery), and so is its dead letter.
+    ``per_article``: ``outcomes`` are the pipeline's over ``message``: one per article, or one
+    failure of it all; else each is about the whole message (poison, gave up, refused by Celery).
+    A failure among several outcomes is one article's: its dead letter keeps that article alone.
     """
     counts: Counter[str] = Counter()
     dead: list[FailureRecord] = []
@@ -67,7 +68,7 @@ def deliver(outcomes: list[Outcome], message: dict[str, Any] | None, client: red
         for stage, ms in outcome.pipeline.timings_ms.items():
             metrics.STAGE_SECONDS.labels(stage).observe(ms / 1000)
     alone: dict[int, dict[str, Any]] = {}
-    if per_article and message is not None:
+    if per_article and message is not None and len(outcomes) > 1:
         alone = fanout.article_messages(message, [f.source.line for f in dead if f.source.line is not None], settings)
     pipe = client.pipeline(transaction=False)
     for failure in dead:
