@@ -11,6 +11,8 @@ import socket
 import subprocess
 import sys
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +20,9 @@ import pytest
 import redis
 
 from tests.conftest import ROOT
-from worker.service.redis_client import connect, probe
+from tests.service import Service, wait_until
+from worker.service.embedded import free_port
+from worker.service.redis_client import PROBE_NAME, connect, probe
 from worker.settings import Settings
 from worker.sources.watcher import Watcher
 
@@ -83,3 +87,28 @@ def test_status_of_a_redis_that_drops_connections_says_it_is_unavailable_after_o
     assert shown.returncode == 1
     assert f"Redis at {dropping.url} is unavailable: " in shown.stderr
     assert dropping.accepted == 1
+
+
+@pytest.mark.integration
+def test_the_workers_health_reads_redis_through_a_probe(redis_url: str, tmp_path: Path) -> None:
+    port = free_port()
+    service = Service(redis_url, tmp_path, worker_metrics_port=str(port))
+    client = redis.Redis.from_url(redis_url)
+    try:
+        service.start_worker(concurrency=1)
+        wait_until(lambda: _health(port) == 200, 60, "the worker's /healthz:\n" + service.log_text("worker"))
+        names = [entry["name"] for entry in client.client_list()]
+    finally:
+        service.stop_all()
+        client.close()
+    assert PROBE_NAME in names
+
+
+def _health(port: int) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return 0

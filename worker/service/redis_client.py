@@ -24,6 +24,7 @@ IGNORED = f"{PREFIX}:ignored"     # hash: inbox path -> why the watcher leaves i
 
 PROBE_CONNECT_SECONDS = 1.0  # a probe's wait to connect (a host that drops packets: at most this)
 PROBE_REPLY_SECONDS = 2.0    # ... and for a reply (a Redis that hangs)
+PROBE_NAME = "ingest-probe"  # what a probe's connection is called in CLIENT LIST
 
 
 def connect(url: str, *, wait: float | None = None) -> redis.Redis:
@@ -65,5 +66,5 @@ def probe(client: redis.Redis) -> redis.Redis:
         connection_class=pool.connection_class,
         **{**pool.connection_kwargs, "socket_connect_timeout": PROBE_CONNECT_SECONDS,
            "socket_timeout": PROBE_REPLY_SECONDS, "retry": Retry(NoBackoff(), 0), "retry_on_timeout": False,
-           "retry_on_error": [], "health_check_interval": 0},
+           "retry_on_error": [], "health_check_interval": 0, "client_name": PROBE_NAME},
     ))
