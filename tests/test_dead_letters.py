@@ -158,12 +158,13 @@ def test_retrying_the_dead_letters_of_two_failed_lines_of_one_slice_runs_each_li
         service.start_worker()
         service.start_watcher()
         (service.inbox / "feed.jsonl").write_bytes(b"".join(rows))
-        wait_until(lambda: outcome_count(service) == 30, 60, "30 outcomes:\n" + service.log_text("worker"))
+        wait_until(lambda: service.log_text("worker").count("succeeded in") == 4, 60,  # the file, 3 slices
+                   "the file's tasks to end:\n" + service.log_text("worker"))
+        assert outcome_count(service) == 30
         assert redis_client.hget("ingest:stats", "failed") == b"2"
-        ran = service.log_text("worker").count("succeeded in")
         retried = _cli(service, "failed", "retry")
         assert "2 dead letter(s) queued again" in retried.stdout, retried.stderr
-        wait_until(lambda: service.log_text("worker").count("succeeded in") == ran + 2, 60,
+        wait_until(lambda: service.log_text("worker").count("succeeded in") == 6, 60,
                    "the two retried messages to run:\n" + service.log_text("worker"))
     finally:
         service.stop_all()
