@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import pytest
 import redis
 
 from tests.conftest import ROOT, SEEDS
-from tests.service import Service, wait_until
+from tests.service import Service, jsonl_from_seeds, outcome_count, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -144,3 +145,56 @@ def test_failed_retry_of_an_unknown_id_says_so_and_queues_nothing(redis_url: str
     refused = _cli(Service(redis_url, tmp_path), "failed", "retry", "abcdef12")
     assert refused.returncode != 0
     assert "no dead letter id starts with 'abcdef12'" in refused.stderr
+
+
+def test_retrying_the_dead_letters_of_two_failed_lines_of_one_slice_runs_each_line_once(
+        redis_url: str, redis_client: redis.Redis, tmp_path: Path) -> None:
+    """Two bad lines in one slice of a fanned-out file: `failed retry` queues one message per
+    failed line, each holding that line alone, so each fails once more and no slice runs again."""
+    rows = jsonl_from_seeds(30).splitlines(keepends=True)
+    rows[12] = rows[16] = b'{"title": "cut short", "text": \n'  # lines 13 and 17: slice 11-20
+    service = Service(redis_url, tmp_path, enrich="off", fanout_articles="10")
+    try:
+        service.start_worker()
+        service.start_watcher()
+        (service.inbox / "feed.jsonl").write_bytes(b"".join(rows))
+        wait_until(lambda: service.log_text("worker").count("succeeded in") == 4, 60,  # the file, 3 slices
+                   "the file's tasks to end:\n" + service.log_text("worker"))
+        assert outcome_count(service) == 30
+        assert redis_client.hget("ingest:stats", "failed") == b"2"
+        retried = _cli(service, "failed", "retry")
+        assert "2 dead letter(s) queued again" in retried.stdout, retried.stderr
+        wait_until(lambda: service.log_text("worker").count("succeeded in") == 6, 60,
+                   "the two retried messages to run:\n" + service.log_text("worker"))
+    finally:
+        service.stop_all()
+    assert redis_client.hget("ingest:stats", "failed") == b"4"  # 2 + 1 + 1: not 2 + 2 + 2
+    assert redis_client.hlen("ingest:dead") == 2
+    kept = [json.loads(redis_client.get(key)) for key in redis_client.scan_iter(match="ingest:dead:msg:*")]
+    assert sorted(message["slice"]["first_line"] for message in kept) == [13, 17]
+    assert {message["slice"]["lines"] for message in kept} == {1}
+
+
+def test_failed_retry_sends_a_message_kept_by_several_dead_letters_once(
+        redis_url: str, redis_client: redis.Redis, tmp_path: Path) -> None:
+    """Dead letters written before a failed line kept itself alone: each of a slice's failed
+    lines kept the whole slice. Retrying them all must run that slice once, not once a line."""
+    from worker.models import record_id
+    from worker.service import fanout
+    from worker.settings import Settings
+    from worker.sources.messages import make_message, read_source
+
+    (tmp_path / "feed.jsonl").write_bytes(jsonl_from_seeds(30))
+    whole = make_message(*read_source(tmp_path / "feed.jsonl", tmp_path, 1 << 20)[:2])
+    part = fanout.slices(whole, Settings(fanout_articles=10))[1]
+    for line in (13, 17):
+        failure_id = record_id(whole["source"]["sha256"], line)
+        entry = {"id": failure_id, "source": {**whole["source"], "line": line},
+                 "error": {"type": "bad_json", "message": f"line {line}: malformed JSON"},
+                 "failed_at": "2026-12-01T00:00:00Z"}
+        redis_client.hset("ingest:dead", failure_id, json.dumps(entry))
+        redis_client.set("ingest:dead:msg:" + failure_id, json.dumps(part))
+    retried = _cli(Service(redis_url, tmp_path / "svc"), "failed", "retry")
+    assert "2 dead letter(s) queued again in 1 message(s)" in retried.stdout, retried.stderr
+    assert redis_client.llen("ingest") == 1
+    assert redis_client.hlen("ingest:dead") == 0

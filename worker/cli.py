@@ -291,9 +291,9 @@ def worker(concurrency: int | None, events: bool) -> None:
         _multiprocess_metrics_dir(settings)
     from .service.celery_app import app, use_broker
     from .service.metrics import fault_field, serve
-    from .service.redis_client import FAULTS, connect
+    from .service.redis_client import FAULTS, connect, probe
 
-    client = connect(url, wait=float("inf"))
+    client = probe(connect(url, wait=float("inf")))  # waits for Redis to start; /healthz then probes it
     use_broker(url)
 
     def health() -> dict[str, object]:
@@ -401,11 +401,16 @@ def status() -> None:
     settings = _settings()
     url = _require_redis(settings)
     import orjson
+    import redis
 
     from .service.broker import QueueState
-    from .service.redis_client import DEAD, IGNORED, STATS, connect, redact
+    from .service.redis_client import DEAD, IGNORED, STATS, connect, probe, redact
 
-    client = connect(url, wait=5)
+    client = probe(connect(url))  # one attempt: a dead Redis is reported at once
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise click.ClickException(f"Redis at {redact(url)} is unavailable: {exc}") from None
     stats = {k.decode(): int(v) for k, v in client.hgetall(STATS).items()}
     queue = QueueState.read(client, settings.queue)
     click.echo(f"redis       {redact(url)}")
@@ -520,10 +525,9 @@ def failed_list(limit: int) -> None:
 @click.argument("ids", nargs=-1)
 def failed_retry(ids: tuple[str, ...]) -> None:
     """Queue dead letters again (all, or the given ids or unique prefixes), e.g. after a fix."""
-    import orjson
-
     from .service.celery_app import use_broker
-    from .service.redis_client import DEAD, DEAD_MESSAGE, connect
+    from .service.deadletters import requeue
+    from .service.redis_client import DEAD, connect
     from .service.tasks import process_file
 
     settings = _settings()
@@ -534,23 +538,11 @@ def failed_retry(ids: tuple[str, ...]) -> None:
         known = [key.decode() for key in client.hkeys(DEAD)]
         ids = tuple(_one_id(given, lambda prefix: [k for k in known if k.startswith(prefix)], "dead letter")
                     for given in ids)
-    retried = 0
-    for raw in client.hvals(DEAD):
-        entry = orjson.loads(raw)
-        if ids and entry["id"] not in ids:
-            continue
-        message = client.get(DEAD_MESSAGE + entry["id"])
-        if message is None:
-            click.echo(f"{entry['id']}: its message has expired; drop the file in the inbox again", err=True)
-            continue
-        client.hdel(DEAD, entry["id"])  # before sending: a quick new failure re-adds it
-        try:
-            process_file.apply_async(args=[orjson.loads(message)], queue=settings.queue)
-        except Exception:
-            client.hset(DEAD, entry["id"], raw)
-            raise
-        retried += 1
-    click.echo(f"{retried} dead letter(s) queued again")
+    done = requeue(client, ids, lambda message: process_file.apply_async(args=[message], queue=settings.queue))
+    for failure_id in done.expired:
+        click.echo(f"{failure_id}: its message has expired; drop the file in the inbox again", err=True)
+    shared = f" in {done.messages} message(s)" if done.messages < done.letters else ""
+    click.echo(f"{done.letters} dead letter(s) queued again{shared}")
 
 
 # --- the store: search, show, load, stats (PostgreSQL; the embedded one unless configured) ----

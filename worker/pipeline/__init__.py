@@ -54,12 +54,12 @@ class _Timer:
 
 
 def run(source: SourceFile, data: bytes, index: DedupIndex, settings: Settings, *,
-        first_line: int = 1) -> list[Outcome]:
+        first_line: int | None = None) -> list[Outcome]:
     """Every outcome of one input file: a record per article, or a failure record.
 
-    ``first_line`` > 1: ``data`` is a slice of a big JSONL file or JSON array starting at that
-    line or element (the service fans such files out); each keeps its number in the whole file,
-    and so its id.
+    ``first_line``: ``data`` is a slice of a big JSONL file or JSON array starting at that
+    line or element (the service fans such files out, and a failed article is retried as a
+    slice of one); each keeps its number in the whole file, and so its id.
     """
     timer = _Timer()
     deadline = Deadline(settings.article_seconds)  # a file of one article: its parse counts too
@@ -73,12 +73,12 @@ def run(source: SourceFile, data: bytes, index: DedupIndex, settings: Settings, 
         with timer.stage("parse"):
             documents = parse(data, source.name, max_decompressed_bytes=settings.max_decompressed_bytes,
                               rules=load_rules(settings.boilerplate_file), check=deadline.check,
-                              max_articles=settings.max_articles)
+                              max_articles=settings.max_articles, sliced=first_line is not None)
     except BadInput as exc:
         return [failure(source, exc, settings.enrich)]
     outcomes: list[Outcome] = []
     for doc in documents:
-        if first_line > 1 and doc.line is not None:
+        if first_line is not None and first_line > 1 and doc.line is not None:
             doc = _renumbered(doc, doc.line + first_line - 1)
         if isinstance(doc, BadInput):
             outcomes.append(failure(source.model_copy(update={"line": doc.line}), doc, settings.enrich))

@@ -61,7 +61,7 @@ def process_unit(unit: Unit) -> Counter[str]:
 
 
 def _deliver(source: Any, data: bytes, error: Any, message: Callable[[], dict[str, Any]], *,
-             first_line: int = 1) -> Counter[str]:
+             first_line: int | None = None) -> Counter[str]:
     """Errors follow the service's policy: the input's faults become failure records; Redis away
     or a records folder that cannot be written are retried after the same back-off (sleeping
     here, where the task waits for a countdown); a Redis outage that outlasts its retries stops
@@ -72,7 +72,7 @@ def _deliver(source: Any, data: bytes, error: Any, message: Callable[[], dict[st
     while True:
         try:
             outcomes = policy.run_or_fail(source, data, error, _index, _settings, first_line=first_line)
-            return deliver(outcomes, message(), _client, _settings)
+            return deliver(outcomes, message(), _client, _settings, per_article=True)
         except policy.RETRYABLE as exc:
             verdict = policy.classify(exc, _settings)
             if verdict.limit is not None and retries >= verdict.limit:
@@ -90,7 +90,7 @@ def units(files: list[Path], settings: Settings) -> Iterator[tuple[Unit, bool]]:
         parts: list[dict[str, Any]] = []
         if fanout.may_fan_out(path.name):
             source, data, error = read_source(path, path.parent, settings.max_file_bytes)
-            parts = fanout.slices(make_message(source, data, error), settings)
+            parts = fanout.slices(make_message(source, data, error), settings, data)
             del data
         if parts:
             log.info("%s: %d lines as %d slices", path, sum(p["slice"]["lines"] for p in parts), len(parts))

@@ -1,6 +1,9 @@
 """Delivering a file's outcomes: write them, count them, dead-letter the failures.
 
-Shared by the Celery task and `ingest process`, so both behave the same. The "seen" marker
+Shared by the Celery task and `ingest process`, so both behave the same. A dead letter keeps
+the message that retries its failure: a failed article of a JSONL file or JSON array (or of a
+slice of one) keeps a message of that article alone, so retrying every dead letter runs each
+failed article once and the file's good articles never again. The "seen" marker
 of the file's content is committed only after every configured sink holds its outcomes
 (``sinks.write_all``): a crash before that
 leaves the message unacknowledged, and it is processed again (idempotently).
@@ -15,7 +18,7 @@ from typing import Any
 import orjson
 import redis
 
-from . import metrics, policy
+from . import fanout, metrics, policy
 from ..errors import SinkRefused
 from ..models import FailureRecord, Outcome, Record
 from .redis_client import DEAD, DEAD_MESSAGE, SEEN, STATS
@@ -26,8 +29,13 @@ log = logging.getLogger(__name__)
 
 
 def deliver(outcomes: list[Outcome], message: dict[str, Any] | None, client: redis.Redis,
-            settings: Settings) -> Counter[str]:
-    """Write ``outcomes`` and update Redis; returns what happened (records, duplicates, ...)."""
+            settings: Settings, *, per_article: bool = False) -> Counter[str]:
+    """Write ``outcomes`` and update Redis; returns what happened (records, duplicates, ...).
+
+    ``per_article``: ``outcomes`` are the pipeline's over ``message``: one per article, or one
+    failure of it all; else each is about the whole message (poison, gave up, refused by Celery).
+    A failure among several outcomes is one article's: its dead letter keeps that article alone.
+    """
     counts: Counter[str] = Counter()
     dead: list[FailureRecord] = []
     kept: list[Outcome] = []
@@ -59,11 +67,15 @@ def deliver(outcomes: list[Outcome], message: dict[str, Any] | None, client: red
     for outcome in outcomes[:1]:  # stage timings are per file (shared by a JSONL file's lines)
         for stage, ms in outcome.pipeline.timings_ms.items():
             metrics.STAGE_SECONDS.labels(stage).observe(ms / 1000)
+    alone: dict[int, dict[str, Any]] = {}
+    if per_article and message is not None and len(outcomes) > 1:
+        alone = fanout.article_messages(message, [f.source.line for f in dead if f.source.line is not None], settings)
     pipe = client.pipeline(transaction=False)
     for failure in dead:
         pipe.hset(DEAD, failure.id, orjson.dumps(failure.model_dump(mode="json", exclude={"pipeline"})))
         if message is not None:
-            pipe.set(DEAD_MESSAGE + failure.id, orjson.dumps(message), ex=settings.idempotency_ttl)
+            retry = alone.get(failure.source.line, message)  # a failure of no one article: all of it
+            pipe.set(DEAD_MESSAGE + failure.id, orjson.dumps(retry), ex=settings.idempotency_ttl)
     for key, value in counts.items():
         pipe.hincrby(STATS, key, value)
     if outcomes:

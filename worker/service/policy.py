@@ -65,8 +65,14 @@ def backoff(retries: int, settings: Settings) -> int:
 
 
 def run_or_fail(source: SourceFile, data: bytes, error: BadInput | None, index: DedupIndex,
-                settings: Settings, *, first_line: int = 1) -> list[Outcome]:
-    """Every outcome of one file: records, or failure records. Raises only ``RETRYABLE`` errors."""
+                settings: Settings, *, first_line: int | None = None) -> list[Outcome]:
+    """Every outcome of one file: records, or failure records. Raises only ``RETRYABLE`` errors.
+
+    A failure of a whole slice (``first_line``) is named by its first line, as the task names a
+    slice's other failures (poison, gave up): the slices of one file never share a failure id.
+    """
+    if first_line is not None:
+        source = source.model_copy(update={"line": first_line})
     if error is not None:
         return [pipeline.failure(source, error, settings.enrich)]
     try:

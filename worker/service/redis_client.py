@@ -6,6 +6,8 @@ import logging
 import time
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from .logs import redact
 
@@ -19,6 +21,10 @@ DEAD_MESSAGE = f"{PREFIX}:dead:msg:"  # + failure id -> the original task messag
 ATTEMPTS = f"{PREFIX}:attempts:"  # + task id -> deliveries begun and not ended (worker deaths)
 FAULTS = f"{PREFIX}:faults"       # hash: "<host>:<worker pid>" -> why its writes fail now (health)
 IGNORED = f"{PREFIX}:ignored"     # hash: inbox path -> why the watcher leaves it there (JSON)
+
+PROBE_CONNECT_SECONDS = 1.0  # a probe's wait to connect (a host that drops packets: at most this)
+PROBE_REPLY_SECONDS = 2.0    # ... and for a reply (a Redis that hangs)
+PROBE_NAME = "ingest-probe"  # what a probe's connection is called in CLIENT LIST
 
 
 def connect(url: str, *, wait: float | None = None) -> redis.Redis:
@@ -46,3 +52,19 @@ def connect(url: str, *, wait: float | None = None) -> redis.Redis:
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
 
+
+def probe(client: redis.Redis) -> redis.Redis:
+    """A client for health probes and `ingest status` on the server ``client`` talks to: one
+    attempt, short timeouts, no retries, so a dead or hung Redis is reported at once.
+
+    The service's own work keeps ``connect``'s policy (redis-py retries a dropped connection,
+    and the task retries with back-off): a probe that did the same would answer only after
+    every retry, longer than an orchestrator waits for a health check.
+    """
+    pool = client.connection_pool
+    return redis.Redis(connection_pool=redis.ConnectionPool(
+        connection_class=pool.connection_class,
+        **{**pool.connection_kwargs, "socket_connect_timeout": PROBE_CONNECT_SECONDS,
+           "socket_timeout": PROBE_REPLY_SECONDS, "retry": Retry(NoBackoff(), 0), "retry_on_timeout": False,
+           "retry_on_error": [], "health_check_interval": 0, "client_name": PROBE_NAME},
+    ))

@@ -102,7 +102,7 @@ def process_file(self: Task, message: dict) -> str:
             counts: Counter[str] = Counter()
             for item in items:
                 opened = open_message(item)  # validated once: invalid, or unreadable, is (.., .., error)
-                parts = fanout.slices(item, ctx.settings) if opened[2] is None else []
+                parts = fanout.slices(item, ctx.settings, opened[1]) if opened[2] is None else []
                 if parts:
                     _publish(ctx, parts)
                     log.info("%s: %d lines fanned out as %d tasks", opened[0].path,
@@ -125,7 +125,7 @@ def _process_item(ctx: _Context, item: dict, opened: tuple[SourceFile, bytes, Ba
     Raises only retryable errors."""
     source, data, error = opened
     outcomes = policy.run_or_fail(source, data, error, ctx.index, ctx.settings, first_line=fanout.first_line(item))
-    return deliver(outcomes, item, ctx.redis, ctx.settings)
+    return deliver(outcomes, item, ctx.redis, ctx.settings, per_article=True)
 
 
 def _publish(ctx: _Context, messages: list[dict]) -> None:
@@ -151,7 +151,7 @@ def _poisoned(ctx: _Context, items: list[dict], deaths: int) -> str:
     counts: Counter[str] = Counter()
     for item in items:
         source = _source(item)
-        lines = f" (lines {source.line}-{source.line + item['slice']['lines'] - 1})" if "slice" in item else ""
+        lines = f" (lines {source.line}-{source.line + item['slice']['lines'] - 1})" if item.get("slice") else ""
         log.error("poison: the worker died %d times on %s%s; writing a failure record", deaths, source.path, lines)
         counts.update(deliver([policy.poisoned(source, deaths, ctx.settings)], item, ctx.redis, ctx.settings))
         metrics.POISON.inc()

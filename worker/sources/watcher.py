@@ -37,7 +37,7 @@ from ..service import metrics
 from ..service.broker import QueueState, queue_depth
 from .messages import make_batch, make_message, printable, read_source
 from .readiness import Look, Signature, decide
-from ..service.redis_client import IGNORED, SEEN, STATS
+from ..service.redis_client import IGNORED, SEEN, STATS, probe
 from ..settings import Settings
 
 log = logging.getLogger(__name__)
@@ -160,6 +160,7 @@ class Watcher:
         self.settings = settings
         self.inbox = settings.inbox.resolve()
         self.redis = client
+        self.probe = probe(client)  # /healthz: one attempt, at once
         self.send = send
         self.settle = settings.polling_settle_seconds if settings.polling else settings.settle_seconds
         self.pending: dict[str, _Pending] = {}
@@ -420,7 +421,7 @@ class Watcher:
     def health(self) -> dict[str, object]:
         """For /healthz: the observer runs and Redis answers."""
         observing = self.observer is not None and self.observer.is_alive()
-        redis_ok = bool(self.redis.ping())
+        redis_ok = bool(self.probe.ping())
         return {"ok": observing and redis_ok, "role": "watcher", "observer": observing,
                 "redis": redis_ok, "queued": self.queued, "pending": len(self.pending),
                 "ignored": len(self.ignored)}

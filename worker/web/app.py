@@ -33,6 +33,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..service.broker import QueueState
+from ..service.deadletters import requeue
 from ..service.redis_client import DEAD, DEAD_MESSAGE, STATS
 from ..sinks.stream import STREAM
 from . import charts, queries
@@ -263,22 +264,8 @@ class Web:
         from ..service.celery_app import app, use_broker
 
         use_broker(self.redis_url)
-        retried = 0
-        for raw in self.redis.hvals(DEAD):
-            entry = orjson.loads(raw)
-            if ids and entry["id"] not in ids:
-                continue
-            message = self.redis.get(DEAD_MESSAGE + entry["id"])
-            if message is None:
-                continue
-            self.redis.hdel(DEAD, entry["id"])  # before sending: a quick new failure re-adds it
-            try:
-                app.send_task("ingest.process_file", args=[orjson.loads(message)], queue=self.queue)
-            except Exception:
-                self.redis.hset(DEAD, entry["id"], raw)
-                raise
-            retried += 1
-        return retried
+        return requeue(self.redis, ids,
+                       lambda message: app.send_task("ingest.process_file", args=[message], queue=self.queue)).letters
 
     async def counters_json(self, request: Request) -> Response:
         return JSONResponse(await run_in_threadpool(self.counters))

@@ -49,11 +49,12 @@ _JSON_FIELDS = {
 
 def parse(
     data: bytes, name: str, *, max_decompressed_bytes: int, rules: Rules | None = None,
-    check: Check = no_check, max_articles: int | None = None,
+    check: Check = no_check, max_articles: int | None = None, sliced: bool = False,
 ) -> list[Document | BadInput]:
     """Decode ``data`` (named ``name``) into documents (``rules``: the line rules an HTML page's
     chrome is read by; the built-in ones by default; ``check``: the time budget, ``max_articles``:
-    the most a JSONL file or JSON array may hold, see ``budget.py``).
+    the most a JSONL file or JSON array may hold, see ``budget.py``; ``sliced``: ``data`` is a
+    slice of a bigger file's articles, so a JSON array of one stays an array).
 
     Raises ``BadInput`` when the file as a whole cannot be read; a JSONL file's bad lines come
     back as ``BadInput`` items in place, so its good lines still become records.
@@ -73,7 +74,7 @@ def parse(
     if fmt == "html":
         docs: list[Document | BadInput] = [parse_html(text, rules)]
     elif fmt == "json":
-        docs = list(parse_json(text, rules, max_articles))
+        docs = list(parse_json(text, rules, max_articles, sliced=sliced))
     elif fmt == "jsonl":
         docs = list(parse_jsonl(text, rules, max_articles))
     else:
@@ -320,14 +321,16 @@ def unwrap_articles(value):  # noqa: ANN001, ANN201 (any JSON value)
     return value
 
 
-def parse_json(text: str, rules: Rules | None = None, max_articles: int | None = None) -> Iterator[Document | BadInput]:
+def parse_json(text: str, rules: Rules | None = None, max_articles: int | None = None, *,
+               sliced: bool = False) -> Iterator[Document | BadInput]:
     """An article object; or a list of them (a scraper's export), bare or wrapped in
     ``{"articles": [...]}`` / ``{"items": [...]}``: one document per element, numbered from 1
-    in ``line`` (so each has its own stable id), a bad element a ``BadInput`` in its place."""
+    in ``line`` (so each has its own stable id), a bad element a ``BadInput`` in its place.
+    A file holding a list of one is that article; a slice of a bigger list (``sliced``) is not."""
     value = unwrap_articles(_load_json(text))
     if isinstance(value, list) and max_articles is not None and len(value) > max_articles:
         raise too_many_articles(max_articles)
-    if isinstance(value, list) and len(value) == 1:
+    if isinstance(value, list) and len(value) == 1 and not sliced:
         value = value[0]  # one article in a list: the file is that article
     if isinstance(value, dict):
         yield parse_json_object(value, line=None, rules=rules)
