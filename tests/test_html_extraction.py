@@ -369,3 +369,10 @@ def test_a_comment_forms_name_field_is_not_the_author():
     # <p class="comment-form-author"><label for="author">Name</label><input id="author">
     assert trafilatura.extract_metadata(page(FORM_FIELD_AUTHOR)).author == "Name"
     assert extract_html(page(FORM_FIELD_AUTHOR)).authors == []
+
+
+def test_a_line_of_several_links_between_separators_is_navigation_even_at_the_top():
+    # "« The first frost | Main | Casting on again »": the previous and next posts, above the post
+    document = extract_html(page("blog_signed_comments.html"))
+    assert "Main" not in document.text
+    assert "« The first frost | Main | Casting on again »" in document.dropped
