@@ -376,3 +376,18 @@ def test_a_line_of_several_links_between_separators_is_navigation_even_at_the_to
     document = extract_html(page("blog_signed_comments.html"))
     assert "Main" not in document.text
     assert "« The first frost | Main | Casting on again »" in document.dropped
+
+
+@pytest.mark.parametrize("line, chrome", [
+    ("You can follow any responses to this entry through the RSS 2.0 feed. You can leave a response, "
+     "or trackback from your own site.", True),  # WordPress's default theme, under every post
+    ("TrackBack URL for this entry:", True),  # TypePad and Movable Type
+    ("Listed below are links to weblogs that reference Is your app an ass-kisser?:", True),
+    ("TrackBack", True),
+    ("Trackbacks were how blogs of 2004 answered each other, and spammers soon learned to use them.", False),
+])
+def test_blog_platforms_lines_under_a_post_are_chrome(line, chrome):
+    from worker.pipeline.normalise.rules import load_rules
+    from worker.pipeline.parse.html import _is_chrome
+
+    assert _is_chrome(line, load_rules()) is chrome
