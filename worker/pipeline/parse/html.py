@@ -37,6 +37,8 @@ it); and the line steps
   first line is left to the normaliser: a headline linked to its own page); a line of several
   links' texts between separators ("« Previous post | Main | Next post »") is navigation, the
   first line too;
+* ``teasers``: lines ending in "Read more..." are other stories' teasers when there are
+  several (a list; a lone one may be the article behind an expander);
 * ``chrome``: lines that are page chrome, by the ``html_chrome`` rules of ``boilerplate.yaml``
   (which a user's ``INGEST_BOILERPLATE_FILE`` extends).
 
@@ -635,6 +637,20 @@ def _links_only(line: str, links: set[str]) -> bool:
     return len(parts) > 1 and all(part in links for part in parts)
 
 
+def _drop_teasers(lines: list[str], page: _Page) -> list[str]:
+    """Lines that end by inviting a click to the rest ("... SiNG PARTY details... Read more...
+    2012-11-07") are other stories' teasers, when there are several of them: a list. A lone one
+    may be the article's own text behind an expander, and stays."""
+    teasers = [line for line in lines if _TEASER.fullmatch(line)]
+    return lines if len(teasers) < 2 else [line for line in lines if not _TEASER.fullmatch(line)]
+
+
+# A line ending in "Read more" (with "...", "…", "»", "›" or ">>"), perhaps then a date
+_TEASER = re.compile(
+    r".{10,600}?[\s.…]read\s+more\s*(?:\.\.\.|…|»|›|>+)?\s*(?:\d{4}-\d\d-\d\d|\d{1,2}/\d{1,2}/\d{2,4})?",
+    re.I | re.S)
+
+
 def _drop_chrome(lines: list[str], page: _Page) -> list[str]:
     return [line for line in lines if not _is_chrome(line, page.rules)]
 
@@ -703,5 +719,6 @@ LINE_STEPS: dict[str, Callable[[list[str], _Page], list[str]]] = {
     "comments": _drop_comments,
     "layout": _drop_layout_rows,
     "links": _drop_links,
+    "teasers": _drop_teasers,
     "chrome": _drop_chrome,
 }
