@@ -5,9 +5,9 @@ annotators pasted; the benchmark's gold (extraction-benchmark) leaves them out, 
 the normaliser moves them into ``title``, ``authors`` and ``published_at``. This script scores
 record bodies on both sets with the normaliser as shipped and with it keeping, in the body,
 (a) date and byline lines, (b) a headline repeated above the body, (c) both: the variants that
-follow the wide truth. It shows whether any variant meets both of issue 16's targets
-(benchmark >= 0.985 and wide >= 0.93) in one run, which is why the wide target is reported,
-not met, on record bodies.
+follow the wide truth. It shows which variants meet both of issue 16's targets
+(benchmark >= 0.985 and wide >= 0.93) in one run, and what following the wide truth's
+convention would cost the benchmark.
 
 Because the wide gold keeps the headline, it also tells whether a record's ``title`` is the
 article's: the share of pages whose record title is found in the gold text (in its words),
@@ -118,11 +118,15 @@ def main() -> None:
             rows.append([variant, set_name, len(pages), f"{p:.4f}", f"{r:.4f}", f"{f:.4f}",
                          f"{fa:.4f}", f"{fb:.4f}", f"{meets} ({TARGETS[set_name]})"])
             print(f"{set_name}: {variant}: F1 {f:.4f}", file=sys.stderr)
+    meeting: dict[str, int] = {}
+    for row in rows:
+        meeting[row[0]] = meeting.get(row[0], 0) + row[-1].startswith("yes")
+    both = [name for name, count in meeting.items() if count == len(SETS)]
     body = (
         "Record bodies (parse + normalise) scored as in the section above, with the normaliser as\n"
         "shipped and with it keeping in the body what the wide set's gold keeps (its headline, date\n"
-        "and byline lines; the benchmark's gold leaves them out). A variant that meets the wide\n"
-        "target misses the benchmark's, and the one that keeps the benchmark misses the wide one.\n\n"
+        "and byline lines; the benchmark's gold leaves them out). Meeting both targets: "
+        + (", ".join(both) or "none") + ".\n\n"
         + table(["normaliser", "set", "pages", "P", "R", "F1", "F1 half A", "F1 half B",
                  "meets target"], rows)
         + "\n\n### Titles\n\nRecord titles whose words stand in the gold text (the wide gold keeps the\n"

@@ -369,3 +369,63 @@ def test_a_comment_forms_name_field_is_not_the_author():
     # <p class="comment-form-author"><label for="author">Name</label><input id="author">
     assert trafilatura.extract_metadata(page(FORM_FIELD_AUTHOR)).author == "Name"
     assert extract_html(page(FORM_FIELD_AUTHOR)).authors == []
+
+
+def test_a_line_of_several_links_between_separators_is_navigation_even_at_the_top():
+    # "« The first frost | Main | Casting on again »": the previous and next posts, above the post
+    document = extract_html(page("blog_signed_comments.html"))
+    assert "Main" not in document.text
+    assert "« The first frost | Main | Casting on again »" in document.dropped
+
+
+@pytest.mark.parametrize("line, chrome", [
+    ("You can follow any responses to this entry through the RSS 2.0 feed. You can leave a response, "
+     "or trackback from your own site.", True),  # WordPress's default theme, under every post
+    ("TrackBack URL for this entry:", True),  # TypePad and Movable Type
+    ("Listed below are links to weblogs that reference Is your app an ass-kisser?:", True),
+    ("TrackBack", True),
+    ("Trackbacks were how blogs of 2004 answered each other, and spammers soon learned to use them.", False),
+])
+def test_blog_platforms_lines_under_a_post_are_chrome(line, chrome):
+    from worker.pipeline.normalise.rules import load_rules
+    from worker.pipeline.parse.html import _is_chrome
+
+    assert _is_chrome(line, load_rules()) is chrome
+
+
+def _line_page():
+    from worker.pipeline.normalise.rules import load_rules
+    from worker.pipeline.parse.html import _Page
+
+    return _Page(links=set(), rules=load_rules(), balanced=[])
+
+
+ARTICLE_LINE = "Ferries resumed on Wednesday morning after crews accepted a new pay offer."
+
+
+def test_a_list_of_lines_ending_in_read_more_is_other_stories_teasers():
+    from worker.pipeline.parse.html import _drop_teasers
+
+    lines = [ARTICLE_LINE,
+             "- Harbour wall vote set for March Councillors will meet to decide... Read more... 2012-11-07",
+             "- Island bus timetable changes The winter timetable starts on Monday. Read more... 2012-11-05"]
+    assert _drop_teasers(lines, _line_page()) == [ARTICLE_LINE]
+
+
+def test_a_lone_line_ending_in_read_more_stays():
+    from worker.pipeline.parse.html import _drop_teasers
+
+    # it may be the article's own text behind an expander
+    lines = [ARTICLE_LINE, "Union officials said members had voted by a large majority to accept... Read more"]
+    assert _drop_teasers(lines, _line_page()) == lines
+
+
+@pytest.mark.parametrize("line", [
+    "A version of this article appears in print on Nov. 8, 2012, on Page A1 of the New York edition "
+    "with the headline: Ferry Strike Ends.",
+    "Sign-up to the Daily Tips newsletter and you will be able to download the eBook for free.",
+])
+def test_print_edition_notes_and_newsletter_sign_ups_leave_the_body(line):
+    from worker.pipeline.normalise.rules import load_rules
+
+    assert load_rules().line_match(line) is not None

@@ -34,7 +34,11 @@ it); and the line steps
 * ``layout``: short rows of a table that lays the page out (one cell, or half the cells
   empty) are menus and mastheads; tables are kept for their data, which fills the cells;
 * ``links``: a line that is exactly one link's text is a teaser or a navigation item (the
-  first line is left to the normaliser: a headline linked to its own page);
+  first line is left to the normaliser: a headline linked to its own page); a line of several
+  links' texts between separators ("« Previous post | Main | Next post »") is navigation, the
+  first line too;
+* ``teasers``: lines ending in "Read more..." are other stories' teasers when there are
+  several (a list; a lone one may be the article behind an expander);
 * ``chrome``: lines that are page chrome, by the ``html_chrome`` rules of ``boilerplate.yaml``
   (which a user's ``INGEST_BOILERPLATE_FILE`` extends).
 
@@ -616,8 +620,35 @@ def _is_layout_row(line: str) -> bool:
 def _drop_links(lines: list[str], page: _Page) -> list[str]:
     """A line that is exactly one link's text is a teaser or a navigation item; but for the
     first line, the place of a headline linked to its own page ("permalink"), which is the
-    normaliser's to judge, as it judges every format's top lines."""
-    return lines[:1] + [line for line in lines[1:] if _compare_key(line) not in page.links]
+    normaliser's to judge, as it judges every format's top lines. A line of several links is
+    navigation wherever it stands."""
+    return [line for n, line in enumerate(lines)
+            if not (_compare_key(line) in page.links and n > 0 or _links_only(line, page.links))]
+
+
+# Between the links of a navigation line ("« Previous post | Main | Next post »")
+_LINK_SEPARATOR = re.compile(r"\s*[|•·]\s*|\s+[/–—-]\s+")
+
+
+def _links_only(line: str, links: set[str]) -> bool:
+    """A line of several links' texts between separators: navigation, never a headline, so
+    the first line too."""
+    parts = [key for part in _LINK_SEPARATOR.split(line) if (key := _compare_key(part))]
+    return len(parts) > 1 and all(part in links for part in parts)
+
+
+def _drop_teasers(lines: list[str], page: _Page) -> list[str]:
+    """Lines that end by inviting a click to the rest ("... SiNG PARTY details... Read more...
+    2012-11-07") are other stories' teasers, when there are several of them: a list. A lone one
+    may be the article's own text behind an expander, and stays."""
+    teasers = [line for line in lines if _TEASER.fullmatch(line)]
+    return lines if len(teasers) < 2 else [line for line in lines if not _TEASER.fullmatch(line)]
+
+
+# A line ending in "Read more" (with "...", "…", "»", "›" or ">>"), perhaps then a date
+_TEASER = re.compile(
+    r".{10,600}?[\s.…]read\s+more\s*(?:\.\.\.|…|»|›|>+)?\s*(?:\d{4}-\d\d-\d\d|\d{1,2}/\d{1,2}/\d{2,4})?",
+    re.I | re.S)
 
 
 def _drop_chrome(lines: list[str], page: _Page) -> list[str]:
@@ -688,5 +719,6 @@ LINE_STEPS: dict[str, Callable[[list[str], _Page], list[str]]] = {
     "comments": _drop_comments,
     "layout": _drop_layout_rows,
     "links": _drop_links,
+    "teasers": _drop_teasers,
     "chrome": _drop_chrome,
 }
