@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import redis
 from hypothesis import settings
 
 from worker.service.embedded import EmbeddedRedis
-from worker.store.embedded import EmbeddedPostgres
+from worker.store.embedded import EmbeddedPostgres, remove_store
 
 # The suite's service tests are about the pipeline and delivery: their records go to files.
 # Tests of the store, the stream and `ingest run`'s defaults set INGEST_SINKS themselves.
@@ -49,12 +50,24 @@ def redis_url(redis_server: EmbeddedRedis) -> str:
 
 @pytest.fixture(scope="session")
 def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedPostgres:
-    """One real PostgreSQL server for the session (stopped even when tests fail)."""
+    """One real PostgreSQL server for the session, stopped and its data deleted even when tests
+    fail (as root the data lives outside the tmp folder, under /var/lib/ingest-postgres)."""
     server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres-state"))
-    server.start()
-    yield server
-    server.stop()
-    server.remove_data()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        remove_store(server.state_dir)
+
+
+@pytest.fixture
+def tmp_path_store_removed(tmp_path: Path) -> Iterator[None]:
+    """For a test that starts `ingest run` in ``tmp_path`` (a user's project folder): the store
+    it starts goes after the test, since as root its data lives outside the folder, under
+    /var/lib/ingest-postgres. The test stops `ingest run` itself: a running store is refused."""
+    yield
+    remove_store(tmp_path / ".ingest")
 
 
 @pytest.fixture

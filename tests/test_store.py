@@ -27,7 +27,7 @@ from worker.sinks.postgres import PostgresSink, health
 from worker.sources.messages import read_source
 from worker.store import connect, migrate, migrations
 from worker.store.load import load, outcome_files
-from worker.store.embedded import SYSTEM_DATA, EmbeddedPostgres
+from worker.store.embedded import SYSTEM_DATA, EmbeddedPostgres, remove_store
 from worker.store.queries import MARK_START, MARK_STOP, search, show, stats
 from worker.store.writes import write_outcomes
 
@@ -258,4 +258,4 @@ def test_a_removed_private_state_folder_leaves_a_store_that_starts_again(tmp_pat
         again.stop()
     finally:
         first.stop()
-        first.remove_data()
+        remove_store(state)
