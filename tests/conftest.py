@@ -11,7 +11,7 @@ import redis
 from hypothesis import settings
 
 from worker.service.embedded import EmbeddedRedis
-from worker.store.embedded import EmbeddedPostgres, remove_store
+from worker.store.embedded import SYSTEM_DATA, EmbeddedPostgres, remove_store, system_home
 
 # The suite's service tests are about the pipeline and delivery: their records go to files.
 # Tests of the store, the stream and `ingest run`'s defaults set INGEST_SINKS themselves.
@@ -28,6 +28,23 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
 DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_store_left_behind(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Fails the run if a test left the data of a store it started in one of its tmp folders
+    under SYSTEM_DATA (as root, where it outlives the folder: see `tmp_path_store_removed`),
+    and deletes it. Torn down last, after the session's own store."""
+    yield
+    if not SYSTEM_DATA.is_dir():
+        return
+    kept = set(os.listdir(SYSTEM_DATA))
+    base = tmp_path_factory.getbasetemp()
+    folders = [base, *base.glob("*"), *base.glob("*/*"), *base.glob("*/*/*")]
+    left = [folder for folder in folders if folder.is_dir() and not folder.is_symlink() and system_home(folder).name in kept]
+    for folder in left:
+        remove_store(folder)
+    assert not left, f"tests left their stores' data under {SYSTEM_DATA} (now deleted): {left}"
 
 
 @pytest.fixture(scope="session")
