@@ -8,6 +8,7 @@ there (about 100 folders, 5.9 GB on one machine) until they removed it with `rem
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,8 @@ def test_a_running_store_is_not_removed(tmp_path: Path) -> None:
         server.start()
         with pytest.raises(ValueError, match=r"is running \(PostgreSQL pid \d+\): stop it first"):
             remove_store(state)
+        refused = CliRunner().invoke(main, ["delete-store"], input="y\n", env={"INGEST_STATE_DIR": str(state)})
+        assert refused.exit_code == 1 and "is running" in refused.output and "Delete" not in refused.output
         assert (server.data / "PG_VERSION").exists() and (state / "postgres.password").exists()
     finally:
         server.stop()
@@ -128,6 +131,23 @@ def test_ingest_delete_store_names_the_folders_asks_and_deletes_them_for_good(tm
         assert not server.home.exists() and not (state / "postgres.password").exists()
         again = runner.invoke(main, ["delete-store", "--yes"], env=env)
         assert again.exit_code == 0 and "nothing deleted" in again.output
+    finally:
+        if server.home.exists():
+            remove_store(state)
+
+
+@pytest.mark.integration
+@as_root
+def test_ingest_delete_store_finds_the_store_that_outlived_make_clean(tmp_path: Path) -> None:
+    """`make clean` removes ./.ingest, password and all; the data under /var/lib stays, and is
+    what the command is for."""
+    state = _private_state(tmp_path)
+    server = _store_with_a_table(state)
+    try:
+        shutil.rmtree(state)  # what `make clean` does
+        deleted = CliRunner().invoke(main, ["delete-store", "--yes"], env={"INGEST_STATE_DIR": str(state)})
+        assert deleted.exit_code == 0 and str(server.home) in deleted.output, deleted.output
+        assert not server.home.exists()
     finally:
         if server.home.exists():
             remove_store(state)

@@ -703,7 +703,7 @@ def delete_store(yes: bool) -> None:
         removed = remove_store(state_dir)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"deleted {len(removed)} folder(s) and file(s) of the store of {state_dir}")
+    click.echo(f"deleted {', '.join(map(str, removed))}")
 
 
 if __name__ == "__main__":

@@ -200,8 +200,8 @@ def store_folders(state_dir: Path) -> list[Path]:
     """The folders holding the store of ``state_dir`` (inside it, or as root under SYSTEM_DATA).
 
     Nothing else: each is a fixed name in ``state_dir`` or SYSTEM_DATA. Refuses (ValueError) what
-    it must not delete: a symbolic link (never followed: it could point anywhere, and a store
-    never makes one), or what is not a folder holding only files a store writes."""
+    must not be deleted: a symbolic link (never followed: it could point anywhere, and a store
+    never makes one), what is not a folder holding only files a store writes, a running store."""
     state_dir = Path(state_dir).resolve()
     found = []
     for folder in (state_dir / "postgres", system_home(state_dir)):
@@ -213,6 +213,8 @@ def store_folders(state_dir: Path) -> list[Path]:
             raise ValueError(f"{folder} is not a store's folder: not deleting it")
         if foreign := sorted(set(os.listdir(folder)) - STORE_FILES):
             raise ValueError(f"{folder} holds what no store writes ({', '.join(foreign[:3])}): not deleting it")
+        if (pid := _running_pid(folder / "data")) is not None:
+            raise ValueError(f"the store in {folder} is running (PostgreSQL pid {pid}): stop it first")
         found.append(folder)
     return found
 
@@ -238,12 +240,8 @@ def remove_store(state_dir: Path) -> list[Path]:
     Everything is checked before anything is deleted: a running server, a symbolic link, or a
     folder that is not a store's is refused (see ``store_folders``)."""
     state_dir = Path(state_dir).resolve()
-    folders = store_folders(state_dir)
-    for folder in folders:
-        if (pid := _running_pid(folder / "data")) is not None:
-            raise ValueError(f"the store in {folder} is running (PostgreSQL pid {pid}): stop it first")
     removed = []
-    for folder in folders:
+    for folder in store_folders(state_dir):
         shutil.rmtree(folder)  # refuses a symlink; removes links inside it, never what they point to
         removed.append(folder)
     for name in ("postgres.password", URL_FILE):
