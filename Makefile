@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install browser run test test-fast bench screenshots docs clean
+.PHONY: install browser run test test-fast bench screenshots docs clean clean-store
 
 install: $(STAMP)
 
@@ -57,3 +57,7 @@ docs: install
 
 clean:
 	rm -rf $(VENV) .ingest .pytest_cache
+
+## delete ./.ingest's PostgreSQL store for good (as root its data is under /var/lib/ingest-postgres, which `make clean` keeps); asks first
+clean-store: install
+	$(VENV)/bin/ingest delete-store

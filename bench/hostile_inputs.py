@@ -37,6 +37,7 @@ from bench._report import table, write_section  # noqa: E402
 from tests.data.bad import make_bad_inputs as bad  # noqa: E402
 from worker.pipeline.parse import parse  # noqa: E402
 from worker.settings import Settings  # noqa: E402
+from worker.store.embedded import remove_store  # noqa: E402
 
 GiB = 1 << 30
 JSONL_LINES = 45_000
@@ -109,9 +110,13 @@ def ingest_process(inputs: Path, work: Path, enrich: str) -> dict:
         done.set()
 
     threading.Thread(target=drain, daemon=True).start()
-    while not done.wait(0.1):
-        peak = max(peak, tree_rss(proc))
-    seconds = time.perf_counter() - start
+    try:
+        while not done.wait(0.1):
+            peak = max(peak, tree_rss(proc))
+        seconds = time.perf_counter() - start
+    finally:
+        proc.wait()
+        remove_store(work / "state")  # the store it started for the postgres sink (as root: under /var/lib)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {"seconds": seconds, "peak": peak, "rc": proc.returncode,
             "cpu": after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime,

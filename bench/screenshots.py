@@ -22,7 +22,7 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 from tests.service import Service, wait_until, write_articles  # noqa: E402
 from worker.service.embedded import EmbeddedRedis, free_port  # noqa: E402
-from worker.store.embedded import EmbeddedPostgres  # noqa: E402
+from worker.store.embedded import EmbeddedPostgres, remove_store  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
@@ -87,6 +87,7 @@ def main() -> None:
         service.stop_all()
         postgres.stop()
         redis_server.stop()
+        remove_store(postgres.state_dir)  # as root its data is outside ``work``, under /var/lib
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -44,7 +44,7 @@ from worker.sinks.postgres import PostgresSink  # noqa: E402
 from worker.sinks.stream import StreamSink  # noqa: E402
 from worker.sources.messages import read_source  # noqa: E402
 from worker.store import connect, empty, migrate  # noqa: E402
-from worker.store.embedded import EmbeddedPostgres  # noqa: E402
+from worker.store.embedded import EmbeddedPostgres, remove_store  # noqa: E402
 from worker.store.queries import SCAN, WINDOW, search  # noqa: E402
 from worker.store.writes import write_outcomes  # noqa: E402
 
@@ -268,7 +268,7 @@ def main() -> None:
     finally:
         server.stop()
         pg.stop()
-        pg.remove_data()
+        remove_store(pg.state_dir)
         shutil.rmtree(work, ignore_errors=True)
     if args.write:
         write_section("store", "Store: sink costs, throughput with all sinks, search latency",

@@ -35,7 +35,7 @@ from bench.store import search_pool  # noqa: E402
 from worker.models import DedupResult, Entities, Entity, PipelineInfo, Record, SourceFile  # noqa: E402
 from worker.service.embedded import EmbeddedRedis, free_port  # noqa: E402
 from worker.store import connect, empty, migrate  # noqa: E402
-from worker.store.embedded import EmbeddedPostgres  # noqa: E402
+from worker.store.embedded import EmbeddedPostgres, remove_store  # noqa: E402
 from worker.store.writes import write_outcomes  # noqa: E402
 
 SITES = [f"site{n}.example" for n in range(40)]
@@ -192,6 +192,7 @@ def main() -> None:
     finally:
         postgres.stop()
         redis_server.stop()
+        remove_store(postgres.state_dir)
         shutil.rmtree(work, ignore_errors=True)
     small, large = results[args.baseline], results[args.records]
     rows = [[name, statistics.median(large[name]), p95(large[name]), p95(small[name]),

@@ -84,6 +84,7 @@ def _start_run(tmp_path: Path) -> subprocess.Popen[bytes]:
     return run
 
 
+@pytest.mark.usefixtures("tmp_path_store_removed")
 def test_ingest_run_restarts_its_redis_after_kill_9_and_every_file_ends_as_one_outcome(tmp_path: Path) -> None:
     run = _start_run(tmp_path)
     records = tmp_path / "records"
@@ -110,6 +111,7 @@ def test_ingest_run_restarts_its_redis_after_kill_9_and_every_file_ends_as_one_o
         run.wait(60)
 
 
+@pytest.mark.usefixtures("tmp_path_store_removed")
 def test_ingest_run_exits_non_zero_with_a_clear_message_when_its_redis_cannot_be_restarted(tmp_path: Path) -> None:
     run = _start_run(tmp_path)
     try:

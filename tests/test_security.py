@@ -197,6 +197,7 @@ def test_health_error_does_not_show_the_redis_address() -> None:
 
 
 @pytest.mark.integration
+@pytest.mark.usefixtures("tmp_path_store_removed")
 def test_ingest_run_keeps_the_redis_password_out_of_logs_and_command_lines(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INGEST_")}
     env.update(INGEST_ENRICH="off", INGEST_METRICS_PORT="0", INGEST_WORKER_METRICS_PORT="0")

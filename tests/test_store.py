@@ -27,7 +27,7 @@ from worker.sinks.postgres import PostgresSink, health
 from worker.sources.messages import read_source
 from worker.store import connect, migrate, migrations
 from worker.store.load import load, outcome_files
-from worker.store.embedded import SYSTEM_DATA, EmbeddedPostgres
+from worker.store.embedded import SYSTEM_DATA, EmbeddedPostgres, remove_store
 from worker.store.queries import MARK_START, MARK_STOP, search, show, stats
 from worker.store.writes import write_outcomes
 
@@ -243,7 +243,7 @@ def test_a_removed_private_state_folder_leaves_a_store_that_starts_again(tmp_pat
     folder and its password, and the next `make run` must still open that data."""
     state = tmp_path / ".ingest"
     state.mkdir(mode=0o700)
-    first = EmbeddedPostgres(state)
+    first = again = EmbeddedPostgres(state)
     try:
         assert first.home.parent == SYSTEM_DATA
         with connect(first.start(), wait=10) as conn:
@@ -255,7 +255,7 @@ def test_a_removed_private_state_folder_leaves_a_store_that_starts_again(tmp_pat
         again = EmbeddedPostgres(state)
         with connect(again.start(), wait=10) as conn:
             assert conn.execute("SELECT count(*) FROM kept").fetchone() == (0,)
-        again.stop()
     finally:
         first.stop()
-        first.remove_data()
+        again.stop()  # a running server's store is not removed
+        remove_store(state)

@@ -27,6 +27,7 @@ from tests.service import Service, outcome_count, wait_until, wait_while_progres
 from worker.service.embedded import free_port
 from worker.sinks.stream import STREAM
 from worker.store import connect
+from worker.store.embedded import remove_store
 
 pytestmark = pytest.mark.integration
 
@@ -145,5 +146,6 @@ def test_ingest_run_with_default_sinks_then_search_show_and_five_events() -> Non
         run.wait(60)
         psutil.wait_procs(children, timeout=10)
         left = [c.pid for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+        remove_store(home / ".ingest")  # as root its data is outside ``home``, under /var/lib
         shutil.rmtree(home, ignore_errors=True)
     assert left == []

@@ -674,5 +674,29 @@ def stats(days: int, top: int, as_json: bool) -> None:
         click.echo(f"  {row['records']:>6} {row['mentions']:>7}  {row['name']} ({row['kind']})")
 
 
+@main.command("delete-store")
+@click.option("--yes", is_flag=True, help="Delete without asking first.")
+def delete_store(yes: bool) -> None:
+    """Delete this folder's embedded store for good (its data, kept outside ./.ingest as root).
+
+    `make clean` keeps it on purpose: as root the data lives under /var/lib/ingest-postgres and
+    comes back with the next `ingest run` here. Refuses while its server runs."""
+    from .store.embedded import remove_store, store_folders
+
+    state_dir = _settings().state_dir.resolve()
+    try:
+        folders = store_folders(state_dir)
+        if not folders:
+            click.echo(f"no store for {state_dir}: nothing deleted")
+            return
+        click.echo("\n".join(f"  {folder}" for folder in folders))
+        if not yes:
+            click.confirm(f"Delete the store of {state_dir} and every record in it for good?", abort=True)
+        removed = remove_store(state_dir)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"deleted {', '.join(map(str, removed))}")
+
+
 if __name__ == "__main__":
     main()

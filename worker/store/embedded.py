@@ -87,8 +87,7 @@ class EmbeddedPostgres(EmbeddedServer):
             # The server's account cannot reach the state folder (it is 0700, as it holds the
             # Redis password and AOF): keep the data in a folder of its own under /var/lib (we
             # are root; it survives reboots, unlike /tmp) rather than open the state folder up.
-            digest = hashlib.sha256(str(self.state_dir).encode()).hexdigest()[:12]
-            self.home = SYSTEM_DATA / digest
+            self.home = system_home(self.state_dir)
             log.warning("%s is not reachable by %s; PostgreSQL data goes to %s", self.state_dir, SYSTEM_USER, self.home)
         self.data = self.home / "data"
 
@@ -188,10 +187,69 @@ class EmbeddedPostgres(EmbeddedServer):
     def stop(self, timeout: float = 20.0) -> None:
         super().stop(timeout)
 
-    def remove_data(self) -> None:
-        """Delete the server's data (a test's throw-away server, after ``stop``)."""
-        shutil.rmtree(self.home, ignore_errors=True)
-        (self.state_dir / "postgres.password").unlink(missing_ok=True)
+
+def system_home(state_dir: Path) -> Path:
+    """Where the store of ``state_dir`` keeps its data when the server's account cannot reach it."""
+    return SYSTEM_DATA / hashlib.sha256(str(Path(state_dir).resolve()).encode()).hexdigest()[:12]
+
+
+STORE_FILES = {"data", "postgres.log", "password", "pwfile"}  # all a store's folder holds (see _init)
+
+
+def store_folders(state_dir: Path) -> list[Path]:
+    """The folders holding the store of ``state_dir`` (inside it, or as root under SYSTEM_DATA).
+
+    Nothing else: each is a fixed name in ``state_dir`` or SYSTEM_DATA. Refuses (ValueError) what
+    must not be deleted: a symbolic link (never followed: it could point anywhere, and a store
+    never makes one), what is not a folder holding only files a store writes, a running store."""
+    state_dir = Path(state_dir).resolve()
+    found = []
+    for folder in (state_dir / "postgres", system_home(state_dir)):
+        if folder.is_symlink():
+            raise ValueError(f"{folder} is a symbolic link: not deleting it or what it points to")
+        if not folder.exists():
+            continue
+        if not folder.is_dir():
+            raise ValueError(f"{folder} is not a store's folder: not deleting it")
+        if foreign := sorted(set(os.listdir(folder)) - STORE_FILES):
+            raise ValueError(f"{folder} holds what no store writes ({', '.join(foreign[:3])}): not deleting it")
+        if (pid := _running_pid(folder / "data")) is not None:
+            raise ValueError(f"the store in {folder} is running (PostgreSQL pid {pid}): stop it first")
+        found.append(folder)
+    return found
+
+
+def _running_pid(data: Path) -> int | None:
+    """The pid of a PostgreSQL serving ``data``, from its postmaster.pid (None once it stopped)."""
+    try:
+        pid = int((data / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    comm = Path(f"/proc/{pid}/comm")
+    try:
+        return pid if comm.read_text().strip() == "postgres" else None
+    except OSError:
+        return None
+
+
+def remove_store(state_dir: Path) -> list[Path]:
+    """Delete for good the store of ``state_dir``: its data (as root kept under SYSTEM_DATA, where
+    it outlives the state folder), its password and its URL file; the folders and files deleted.
+
+    For a test's or a bench's throw-away store once it stopped, and `ingest delete-store`.
+    Everything is checked before anything is deleted: a running server, a symbolic link, or a
+    folder that is not a store's is refused (see ``store_folders``)."""
+    state_dir = Path(state_dir).resolve()
+    removed = []
+    for folder in store_folders(state_dir):
+        shutil.rmtree(folder)  # refuses a symlink; removes links inside it, never what they point to
+        removed.append(folder)
+    for name in ("postgres.password", URL_FILE):
+        path = state_dir / name
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+            removed.append(path)
+    return removed
 
 
 def running_embedded_url(state_dir: Path) -> str | None:
