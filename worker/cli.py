@@ -165,6 +165,10 @@ def run(inbox: Path | None, records_dir: Path | None, polling: bool | None, conc
             if worker.poll() is not None:
                 log.error("the worker exited (code %s); starting it again", worker.returncode)
                 worker = start_worker()
+            if web is not None and web.poll() is not None:  # reaped: no zombie left behind
+                log.error("the web view exited (code %s, its reason above); the service goes on without it",
+                          web.returncode)
+                web = None
             if not watch_thread.is_alive():
                 log.error("the watcher stopped; shutting down")
                 break
