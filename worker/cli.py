@@ -21,21 +21,33 @@ from typing import Any
 
 import click
 
-from .settings import Settings, get_settings
+from .settings import Settings, SettingsError, folder_problems, get_settings, unknown_variables
 
 log = logging.getLogger("ingest")
+_warned: set[str] = set()
 
 
-def _settings(**overrides: Any) -> Settings:
-    """Apply command-line overrides to the environment, then read the settings."""
+def _settings(*, inbox_needed: bool = False, records_needed: bool = False, **overrides: Any) -> Settings:
+    """Apply command-line overrides to the environment, then read the settings: invalid ones,
+    or a folder the command needs that cannot work, stop it with one line per setting at fault."""
     for name, value in overrides.items():
         if value is not None:
             os.environ[f"INGEST_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
     get_settings.cache_clear()
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except SettingsError as exc:
+        raise click.ClickException(f"invalid settings:\n{exc}") from None
     from .service.logs import setup_logging
 
     setup_logging(settings.log_level, settings.log_json)
+    for line in unknown_variables():
+        if line not in _warned:
+            _warned.add(line)
+            log.warning("%s", line)
+    problems = folder_problems(settings, inbox=inbox_needed, records=records_needed)
+    if problems:
+        raise click.ClickException("\n".join(problems))
     return settings
 
 
@@ -104,7 +116,8 @@ def main() -> None:
 @click.option("--concurrency", type=int, help="Worker processes [INGEST_CONCURRENCY].")
 def run(inbox: Path | None, records_dir: Path | None, polling: bool | None, concurrency: int | None) -> None:
     """Run everything: Redis and PostgreSQL (embedded unless their URLs are set), a worker, the watcher."""
-    settings = _settings(inbox=inbox, records_dir=records_dir, polling=polling, concurrency=concurrency)
+    settings = _settings(inbox=inbox, records_dir=records_dir, polling=polling, concurrency=concurrency,
+                         inbox_needed=True, records_needed=True)
     from .service.embedded import EmbeddedRedis, die_with_parent
 
     server = None
@@ -254,7 +267,7 @@ def web(web_host: str | None, web_port: int | None) -> None:
 @click.option("--events/--no-events", default=False, help="Send task events (for Flower).")
 def worker(concurrency: int | None, events: bool) -> None:
     """Run a Celery worker (needs INGEST_REDIS_URL, or a running `ingest run`)."""
-    settings = _settings(concurrency=concurrency)
+    settings = _settings(concurrency=concurrency, records_needed=True)
     url = _require_redis(settings)
     if "postgres" in settings.sink_names and not settings.postgres_url:
         postgres_url = _existing_postgres(settings)
@@ -316,7 +329,7 @@ def _multiprocess_metrics_dir(settings: Settings) -> None:
 @click.option("--polling/--no-polling", default=None, help="Polling observer [INGEST_POLLING].")
 def watch(inbox: Path | None, polling: bool | None) -> None:
     """Run the watcher alone (workers run elsewhere against the same Redis)."""
-    settings = _settings(inbox=inbox, polling=polling)
+    settings = _settings(inbox=inbox, polling=polling, inbox_needed=True)
     url = _require_redis(settings)
     stop = threading.Event()
     _stop_on_signals(stop)
@@ -329,7 +342,7 @@ def watch(inbox: Path | None, polling: bool | None) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 def process(records_dir: Path | None, concurrency: int | None, paths: tuple[Path, ...]) -> None:
     """Process files or folders once (a backfill), with the same pipeline and dedup index."""
-    settings = _settings(records_dir=records_dir, concurrency=concurrency)
+    settings = _settings(records_dir=records_dir, concurrency=concurrency, records_needed=True)
     from rich.progress import Progress
 
     from .service import backfill
