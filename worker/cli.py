@@ -170,7 +170,7 @@ def run(inbox: Path | None, records_dir: Path | None, polling: bool | None, conc
     finally:
         stop.set()
         watch_thread.join(timeout=10)
-        _terminate(worker, "worker")
+        _terminate(worker, "worker", grace=WORKER_GRACE)
         if web is not None:
             _terminate(web, "web")
         if postgres is not None:
@@ -208,10 +208,22 @@ def _restart_redis(server: Any, deaths: list[float]) -> str | None:
     return f"the embedded Redis could not be restarted (port {server.port}, data {server.state_dir}); stopping"
 
 
-def _terminate(process: subprocess.Popen[bytes], name: str, timeout: float = 20.0) -> None:
-    """Warm shutdown (finish the tasks in hand), then kill what does not go."""
+WORKER_GRACE = 60.0  # seconds a stopping worker has to finish the tasks in hand
+
+
+def _terminate(process: subprocess.Popen[bytes], name: str, timeout: float = 20.0, grace: float = 0.0) -> None:
+    """Warm shutdown, then kill what does not go. With ``grace``, only the main process is asked
+    first: a Celery worker then finishes the tasks in hand (SIGTERM to its whole group would kill
+    its pool processes at once); what is still running after ``grace`` is given back."""
     if process.poll() is not None:
         return
+    if grace:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(grace)
+            return
+        except subprocess.TimeoutExpired:
+            log.warning("%s did not finish its tasks within %ss; stopping them (they are given back)", name, grace)
     os.killpg(process.pid, signal.SIGTERM)
     try:
         process.wait(timeout)
