@@ -118,8 +118,14 @@ def run(inbox: Path | None, records_dir: Path | None, polling: bool | None, conc
     """Run everything: Redis and PostgreSQL (embedded unless their URLs are set), a worker, the watcher."""
     settings = _settings(inbox=inbox, records_dir=records_dir, polling=polling, concurrency=concurrency,
                          inbox_needed=True, records_needed=True)
-    from .service.embedded import EmbeddedRedis, die_with_parent
+    from .service.embedded import EmbeddedRedis, die_with_parent, hold
 
+    try:  # one `ingest run` per state folder and one watcher per inbox: a second one says so and stops
+        hold(settings.state_dir.resolve(), "state")
+        settings.inbox.mkdir(parents=True, exist_ok=True)
+        hold(settings.inbox.resolve(), "inbox")
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
     server = None
     url = _existing_redis(settings)
     if url is None:
@@ -343,6 +349,13 @@ def watch(inbox: Path | None, polling: bool | None) -> None:
     """Run the watcher alone (workers run elsewhere against the same Redis)."""
     settings = _settings(inbox=inbox, polling=polling, inbox_needed=True)
     url = _require_redis(settings)
+    from .service.embedded import hold
+
+    try:
+        settings.inbox.mkdir(parents=True, exist_ok=True)
+        hold(settings.inbox.resolve(), "inbox")
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
     stop = threading.Event()
     _stop_on_signals(stop)
     _watch(settings, url, stop)
