@@ -10,7 +10,9 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -20,7 +22,7 @@ import psutil
 import pytest
 import redis
 
-from tests.conftest import SEEDS
+from tests.conftest import ROOT, SEEDS
 from tests.service import Service, jsonl_from_seeds, outcome_count, wait_until, wait_while_progressing, write_articles
 from worker.service.embedded import EmbeddedRedis, free_port
 
@@ -252,6 +254,26 @@ def test_records_folder_full_backs_off_reports_unhealthy_and_resumes_by_itself_w
         _assert_one_outcome_per_file(service, len(SEEDS))
         _report(capsys, f"disk full: {backoffs} back-off lines in 6 s, /healthz 503 ({reason}); "
                         f"after freeing space {len(SEEDS)} records, /healthz 200")
+    finally:
+        service.stop_all()
+
+
+def test_status_names_the_worker_whose_records_folder_is_full_until_space_is_freed(
+        redis_url: str, full_records_dir: Path, tmp_path: Path) -> None:
+    service = Service(redis_url, tmp_path / "svc", enrich="off", retry_backoff_max="2", batch_files="1")
+
+    def status() -> str:
+        return subprocess.run([sys.executable, "-m", "worker.cli", "status"], cwd=ROOT, env=service.env,
+                              capture_output=True, text=True, timeout=60).stdout
+    try:
+        service.start_worker(concurrency=1)
+        service.start_watcher()
+        shutil.copy(SEEDS[0], service.inbox / SEEDS[0].name)
+        worker = f"{socket.gethostname()}:{service.processes['worker'].pid}"
+        wait_until(lambda: f"fault       worker {worker}: the records folder's disk is full" in status(), 60,
+                   "`ingest status` to name the fault:\n" + status())
+        (full_records_dir / "filler.bin").unlink()
+        wait_until(lambda: "faults      none" in status(), 60, "the fault to clear:\n" + status())
     finally:
         service.stop_all()
 

@@ -6,6 +6,7 @@ is written to the environment first, so child processes (the worker) see the sam
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -316,7 +317,11 @@ def worker(concurrency: int | None, events: bool) -> None:
     ]
     if events:
         argv.append("--task-events")
-    app.worker_main(argv)
+    try:
+        app.worker_main(argv)
+    finally:  # a worker that stops while its writes fail must not leave `ingest status` its fault
+        with contextlib.suppress(Exception):
+            client.hdel(FAULTS, fault_field(os.getpid()))
 
 
 def _worker_health(client: Any, settings: Settings) -> dict[str, object]:
@@ -411,7 +416,7 @@ def status() -> None:
     import orjson
 
     from .service.broker import QueueState
-    from .service.redis_client import DEAD, IGNORED, STATS, connect, redact
+    from .service.redis_client import DEAD, FAULTS, IGNORED, STATS, connect, redact
 
     client = connect(url, wait=5)
     stats = {k.decode(): int(v) for k, v in client.hgetall(STATS).items()}
@@ -432,6 +437,12 @@ def status() -> None:
         click.echo(f"failures    {files} failure record(s) in {failed_dir}")
     else:
         click.echo(f"failures    no folder {failed_dir} here")
+    faults = sorted(client.hgetall(FAULTS).items())
+    for worker_name, reason in faults:  # set while a worker's writes fail, cleared once one works
+        click.echo(f"fault       worker {worker_name.decode()}: {reason.decode()} (its files wait and are "
+                   "retried until this heals)")
+    if not faults:
+        click.echo("faults      none: every worker writes its outcomes")
     ignored = sorted(client.hgetall(IGNORED).items())
     click.echo(f"ignored     {len(ignored)} file(s) left in the inbox (names never taken)")
     for path, entry in ignored[:20]:
