@@ -164,6 +164,17 @@ def _attempts_begun(client: redis.Redis) -> list[int]:
     return [int(client.get(key) or 0) for key in client.keys("ingest:attempts:*")]
 
 
+def test_a_watcher_waiting_for_unreachable_redis_stops_on_sigterm(tmp_path: Path) -> None:
+    service = Service(f"redis://127.0.0.1:{free_port()}/0", tmp_path)  # nothing listens there
+    watcher = service.start("watcher", "watch")
+    try:
+        service.wait_for_log("watcher", "is not reachable")
+        watcher.send_signal(signal.SIGTERM)  # what systemd and docker stop send
+        assert watcher.wait(30) == 0
+    finally:
+        service.stop_all()
+
+
 def test_a_file_whose_worker_process_is_killed_each_time_ends_as_one_poison_failure_record(
         redis_url: str, redis_client: redis.Redis, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # Full enrichment makes 60 articles take seconds: long enough to be killed in the middle,

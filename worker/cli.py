@@ -241,6 +241,8 @@ def _terminate(process: subprocess.Popen[bytes], name: str, timeout: float = 20.
 
 
 def _watch(settings: Settings, url: str, stop: threading.Event) -> None:
+    import redis
+
     from .service.celery_app import use_broker
     from .service.metrics import serve
     from .service.redis_client import connect
@@ -248,7 +250,12 @@ def _watch(settings: Settings, url: str, stop: threading.Event) -> None:
     from .sources.watcher import Watcher
 
     use_broker(url)
-    client = connect(url, wait=float("inf"))
+    client = None
+    while client is None:  # wait for Redis, but a stop (SIGTERM, Ctrl-C) is heeded meanwhile
+        if stop.is_set():
+            return
+        with contextlib.suppress(redis.RedisError):
+            client = connect(url, wait=5)
 
     def send(message: dict[str, Any]) -> None:
         process_file.apply_async(args=[message], queue=settings.queue)
