@@ -289,6 +289,47 @@ def test_status_names_the_worker_whose_records_folder_is_full_until_space_is_fre
         service.stop_all()
 
 
+def test_a_worker_facing_redis_with_a_full_disk_waits_and_processes_the_file_once_space_is_freed(
+        tmp_path: Path) -> None:
+    state = tmp_path / "redis-state"
+    state.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(state)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"a full disk needs a small tmpfs, and mounting one failed: {mounted.stderr.strip()}")
+    server = EmbeddedRedis(state)
+    service = None
+    try:
+        service = Service(server.start(), tmp_path / "svc", enrich="off", retry_backoff_max="2")
+        service.start_worker(concurrency=1)
+        service.start_watcher()
+        service.wait_for_log("worker", "ready.", 60)
+        with open(state / "filler.bin", "wb") as handle, pytest.raises(OSError):
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+        redis.Redis.from_url(server.url).set("ingest:probe", "x" * 1000)  # its AOF write fails now
+        wait_until(lambda: _refuses_writes(server.url), 30, "Redis to refuse writes (MISCONF)")
+        service.wait_for_log("worker", "No space left on device", 60)  # taking a message is a write
+        (state / "filler.bin").unlink()
+        shutil.copy(SEEDS[0], service.inbox / SEEDS[0].name)
+        service.wait_for_records(1, timeout=90)
+        assert service.processes["worker"].poll() is None
+        assert "Unrecoverable error" not in service.log_text("worker")
+    finally:
+        if service is not None:
+            service.stop_all()
+        server.stop()
+        subprocess.run(["umount", "-l", str(state)], check=False)
+
+
+def _refuses_writes(url: str) -> bool:
+    try:
+        redis.Redis.from_url(url).set("ingest:probe", "y")
+        return False
+    except redis.ResponseError as error:
+        return "AOF" in str(error)
+
+
 def test_retries_waiting_for_their_countdown_during_a_redis_restart_run_on_time_not_after_the_visibility_timeout(
         full_records_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     port = free_port()
