@@ -128,20 +128,25 @@ def run(inbox: Path | None, records_dir: Path | None, polling: bool | None, conc
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from None
     server = None
-    url = _existing_redis(settings)
-    if url is None:
-        server = EmbeddedRedis(settings.state_dir)
-        url = server.start()
-    os.environ["INGEST_REDIS_URL"] = url
     postgres = None
-    if "postgres" in settings.sink_names:
-        from .store.embedded import EmbeddedPostgres
+    try:  # a server that cannot start: one line saying why, not a traceback
+        url = _existing_redis(settings)
+        if url is None:
+            server = EmbeddedRedis(settings.state_dir)
+            url = server.start()
+        os.environ["INGEST_REDIS_URL"] = url
+        if "postgres" in settings.sink_names:
+            from .store.embedded import EmbeddedPostgres
 
-        store_url = _existing_postgres(settings)
-        if store_url is None:
-            postgres = EmbeddedPostgres(settings.state_dir)
-            store_url = postgres.start()
-        os.environ["INGEST_POSTGRES_URL"] = store_url
+            store_url = _existing_postgres(settings)
+            if store_url is None:
+                postgres = EmbeddedPostgres(settings.state_dir)
+                store_url = postgres.start()
+            os.environ["INGEST_POSTGRES_URL"] = store_url
+    except RuntimeError as exc:
+        if server is not None:
+            server.stop()
+        raise click.ClickException(str(exc)) from None
     stop = threading.Event()
     _stop_on_signals(stop)
 

@@ -94,12 +94,15 @@ class EmbeddedPostgres(EmbeddedServer):
 
     @property
     def password(self) -> str:
+        """Generated once and kept (0600) in the state folder and beside the data it opens: data
+        kept under /var/lib outlives a state folder deleted and made again, and must still open."""
         path = self.state_dir / "postgres.password"
+        kept = self.home / "postgres.password"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(24))
+                handle.write(kept.read_text() if kept.exists() else secrets.token_urlsafe(24))
         return path.read_text().strip()
 
     @property
@@ -120,6 +123,11 @@ class EmbeddedPostgres(EmbeddedServer):
         self.home.chmod(0o700)
         if self.account is not None:
             os.chown(self.home, self.account.pw_uid, self.account.pw_gid)
+        kept = self.home / "postgres.password"
+        if not kept.exists():
+            fd = os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(password)
         if (self.data / "PG_VERSION").exists():
             return
         pwfile = self.home / "pwfile"
@@ -162,7 +170,14 @@ class EmbeddedPostgres(EmbeddedServer):
                     if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone() is None:
                         conn.execute(f"CREATE DATABASE {DATABASE}")
                 break
-            except psycopg.OperationalError:
+            except psycopg.OperationalError as exc:
+                if "password authentication failed" in str(exc):
+                    self.stop()
+                    raise RuntimeError(
+                        f"the PostgreSQL data in {self.data} was made with another password than "
+                        f"{self.state_dir / 'postgres.password'} (a state folder deleted before this "
+                        f"version kept the password beside the data): move {self.home} away to start "
+                        f"afresh, then `ingest load` the records folder") from None
                 if time.monotonic() > deadline:
                     self.stop()
                     raise RuntimeError(f"postgres did not answer within {timeout}s; see {self.home / 'postgres.log'}") from None
