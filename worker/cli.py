@@ -250,17 +250,21 @@ def _watch(settings: Settings, url: str, stop: threading.Event) -> None:
 
     from .service.celery_app import use_broker
     from .service.metrics import serve
-    from .service.redis_client import connect
+    from .service.redis_client import connect, redact
     from .service.tasks import process_file
     from .sources.watcher import Watcher
 
     use_broker(url)
-    client = None
-    while client is None:  # wait for Redis, but a stop (SIGTERM, Ctrl-C) is heeded meanwhile
-        if stop.is_set():
-            return
-        with contextlib.suppress(redis.RedisError):
-            client = connect(url, wait=5)
+    delay = 0.2
+    while True:  # wait for Redis as `connect` does, but heed a stop (SIGTERM, Ctrl-C) meanwhile
+        try:
+            client = connect(url, wait=0)
+            break
+        except redis.RedisError as exc:
+            log.warning("Redis at %s is not reachable (%s); retrying in %.1fs", redact(url), exc, delay)
+            if stop.wait(delay):
+                return
+            delay = min(delay * 2, 5.0)
 
     def send(message: dict[str, Any]) -> None:
         process_file.apply_async(args=[message], queue=settings.queue)
