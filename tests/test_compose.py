@@ -179,3 +179,9 @@ def test_the_web_view_healthcheck_sends_the_token_from_the_environment() -> None
     test = " ".join(SERVICES["web"]["healthcheck"]["test"])
     assert "http://127.0.0.1:8000/" in test and "Bearer" in test and "os.environ['INGEST_WEB_TOKEN']" in test
     assert "${INGEST_WEB_TOKEN" not in test  # never pasted into a command line
+
+
+def test_docker_stop_gives_the_worker_the_grace_ingest_run_gives_it_to_finish_its_tasks() -> None:
+    from worker.cli import WORKER_GRACE
+
+    assert COMPOSE["services"]["worker"]["stop_grace_period"] == f"{WORKER_GRACE:.0f}s"
