@@ -190,3 +190,9 @@ def test_the_readme_quick_start_sets_every_variable_compose_requires() -> None:
     exported = set(re.findall(r"^export (\w+)=", block, re.M))
     required = set(re.findall(r"\$\{(\w+):\?", TEXT))
     assert required - exported == set()
+
+
+def test_docker_stop_gives_the_worker_the_grace_ingest_run_gives_it_to_finish_its_tasks() -> None:
+    from worker.cli import WORKER_GRACE
+
+    assert COMPOSE["services"]["worker"]["stop_grace_period"] == f"{WORKER_GRACE:.0f}s"

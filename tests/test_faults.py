@@ -10,7 +10,9 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -20,7 +22,7 @@ import psutil
 import pytest
 import redis
 
-from tests.conftest import SEEDS
+from tests.conftest import ROOT, SEEDS
 from tests.service import Service, jsonl_from_seeds, outcome_count, wait_until, wait_while_progressing, write_articles
 from worker.service.embedded import EmbeddedRedis, free_port
 
@@ -162,6 +164,17 @@ def _attempts_begun(client: redis.Redis) -> list[int]:
     return [int(client.get(key) or 0) for key in client.keys("ingest:attempts:*")]
 
 
+def test_a_watcher_waiting_for_unreachable_redis_stops_on_sigterm(tmp_path: Path) -> None:
+    service = Service(f"redis://127.0.0.1:{free_port()}/0", tmp_path)  # nothing listens there
+    watcher = service.start("watcher", "watch")
+    try:
+        service.wait_for_log("watcher", "is not reachable")
+        watcher.send_signal(signal.SIGTERM)  # what systemd and docker stop send
+        assert watcher.wait(30) == 0
+    finally:
+        service.stop_all()
+
+
 def test_a_file_whose_worker_process_is_killed_each_time_ends_as_one_poison_failure_record(
         redis_url: str, redis_client: redis.Redis, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # Full enrichment makes 60 articles take seconds: long enough to be killed in the middle,
@@ -254,6 +267,67 @@ def test_records_folder_full_backs_off_reports_unhealthy_and_resumes_by_itself_w
                         f"after freeing space {len(SEEDS)} records, /healthz 200")
     finally:
         service.stop_all()
+
+
+def test_status_names_the_worker_whose_records_folder_is_full_until_space_is_freed(
+        redis_url: str, full_records_dir: Path, tmp_path: Path) -> None:
+    service = Service(redis_url, tmp_path / "svc", enrich="off", retry_backoff_max="2", batch_files="1")
+
+    def status() -> str:
+        return subprocess.run([sys.executable, "-m", "worker.cli", "status"], cwd=ROOT, env=service.env,
+                              capture_output=True, text=True, timeout=60).stdout
+    try:
+        service.start_worker(concurrency=1)
+        service.start_watcher()
+        shutil.copy(SEEDS[0], service.inbox / SEEDS[0].name)
+        worker = f"{socket.gethostname()}:{service.processes['worker'].pid}"
+        wait_until(lambda: f"fault       worker {worker}: the records folder's disk is full" in status(), 60,
+                   "`ingest status` to name the fault:\n" + status())
+        (full_records_dir / "filler.bin").unlink()
+        wait_until(lambda: "faults      none" in status(), 60, "the fault to clear:\n" + status())
+    finally:
+        service.stop_all()
+
+
+def test_a_worker_facing_redis_with_a_full_disk_waits_and_processes_the_file_once_space_is_freed(
+        tmp_path: Path) -> None:
+    state = tmp_path / "redis-state"
+    state.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(state)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"a full disk needs a small tmpfs, and mounting one failed: {mounted.stderr.strip()}")
+    server = EmbeddedRedis(state)
+    service = None
+    try:
+        service = Service(server.start(), tmp_path / "svc", enrich="off", retry_backoff_max="2")
+        service.start_worker(concurrency=1)
+        service.start_watcher()
+        service.wait_for_log("worker", "ready.", 60)
+        with open(state / "filler.bin", "wb") as handle, pytest.raises(OSError):
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+        redis.Redis.from_url(server.url).set("ingest:probe", "x" * 1000)  # its AOF write fails now
+        wait_until(lambda: _refuses_writes(server.url), 30, "Redis to refuse writes (MISCONF)")
+        service.wait_for_log("worker", "No space left on device", 60)  # taking a message is a write
+        (state / "filler.bin").unlink()
+        shutil.copy(SEEDS[0], service.inbox / SEEDS[0].name)
+        service.wait_for_records(1, timeout=90)
+        assert service.processes["worker"].poll() is None
+        assert "Unrecoverable error" not in service.log_text("worker")
+    finally:
+        if service is not None:
+            service.stop_all()
+        server.stop()
+        subprocess.run(["umount", "-l", str(state)], check=False)
+
+
+def _refuses_writes(url: str) -> bool:
+    try:
+        redis.Redis.from_url(url).set("ingest:probe", "y")
+        return False
+    except redis.ResponseError as error:
+        return "AOF" in str(error)
 
 
 def test_retries_waiting_for_their_countdown_during_a_redis_restart_run_on_time_not_after_the_visibility_timeout(

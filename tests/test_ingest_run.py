@@ -132,3 +132,36 @@ def test_ingest_run_exits_non_zero_with_a_clear_message_when_its_redis_cannot_be
         if run.poll() is None:
             run.send_signal(signal.SIGINT)
             run.wait(60)
+
+
+def test_a_second_ingest_run_in_the_same_folder_exits_1_naming_the_first_which_keeps_working(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INGEST_")}
+    env.update(INGEST_SINKS="files", INGEST_ENRICH="off", INGEST_METRICS_PORT="0", INGEST_WORKER_METRICS_PORT="0")
+    log = open(tmp_path / "run.log", "wb")
+    first = subprocess.Popen([sys.executable, "-m", "worker.cli", "run"], cwd=tmp_path, env=env,
+                             stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: b"watching" in (tmp_path / "run.log").read_bytes(), 60, "the first to start")
+        second = subprocess.run([sys.executable, "-m", "worker.cli", "run"], cwd=tmp_path, env=env,
+                                capture_output=True, text=True, timeout=60)
+        assert second.returncode == 1
+        assert f"another `ingest run` (pid {first.pid}) already uses the state folder" in second.stderr
+        shutil.copy(SEEDS[0], tmp_path / "inbox" / SEEDS[0].name)
+        wait_until(lambda: len(list((tmp_path / "records").glob("*.json"))) == 1, 60,
+                   "the first one's record:\n" + (tmp_path / "run.log").read_text())
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.wait(60)
+
+
+def test_a_second_watcher_of_one_inbox_exits_1_saying_so(redis_url: str, tmp_path: Path) -> None:
+    from tests.service import Service
+
+    service = Service(redis_url, tmp_path)
+    try:
+        service.start_watcher()
+        second = service.start("second-watcher", "watch")
+        assert second.wait(60) == 1
+        assert f"another watcher already watches the inbox {service.inbox}" in service.log_text("second-watcher")
+    finally:
+        service.stop_all()

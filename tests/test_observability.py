@@ -86,3 +86,19 @@ def test_json_logs_carry_the_file_id(redis_url: str, tmp_path: Path) -> None:
         assert delivered and delivered[0]["file"] == "b.txt"
     finally:
         service.stop_all()
+
+
+def test_a_failure_logs_one_text_line_naming_its_id_file_kind_and_reason(redis_url: str, tmp_path: Path) -> None:
+    service = Service(redis_url, tmp_path)
+    try:
+        service.start_worker()
+        service.start_watcher()
+        (service.inbox / "empty.txt").write_bytes(b"")
+        wait_until(lambda: service.failures_list(), 60, "the failure record:\n" + service.log_text("worker"))
+        failure = service.failures_list()[0]
+        wait_until(lambda: failure["id"] in service.log_text("worker"), 10, "the failure id in the worker log")
+        [line] = [line for line in service.log_text("worker").splitlines() if failure["id"] in line]
+        assert line.endswith(f"failure {failure['id']} <- empty.txt ({failure['error']['type']}): "
+                             f"{failure['error']['message']}")
+    finally:
+        service.stop_all()

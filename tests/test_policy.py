@@ -11,7 +11,7 @@ from pathlib import Path
 import redis
 
 from tests.conftest import SEEDS
-from worker.errors import BadInput
+from worker.errors import BadInput, SinkUnavailable
 from worker.models import SourceFile
 from worker.pipeline.dedupe import DedupIndex
 from worker.service import policy
@@ -26,6 +26,12 @@ def test_disk_full_is_a_sink_fault_retried_until_it_heals() -> None:
     verdict = policy.classify(OSError(errno.ENOSPC, "No space left on device"), Settings())
     assert verdict.kind == "sink" and verdict.limit is None
     assert verdict.reason == "the records folder's disk is full: No space left on device"
+
+
+def test_a_store_that_cannot_take_outcomes_is_a_sink_fault_named_as_the_store_not_the_records_folder() -> None:
+    reason = "PostgreSQL at postgresql://ingest:***@127.0.0.1:5432/ingest is unavailable: could not extend file: No space left on device"
+    verdict = policy.classify(SinkUnavailable(reason), Settings())
+    assert (verdict.kind, verdict.reason, verdict.limit) == ("sink", reason, None)
 
 
 def test_redis_away_is_transient_and_retried_max_retries_times() -> None:

@@ -6,6 +6,7 @@ is written to the environment first, so child processes (the worker) see the sam
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -21,21 +22,33 @@ from typing import Any
 
 import click
 
-from .settings import Settings, get_settings
+from .settings import Settings, SettingsError, folder_problems, get_settings, unknown_variables
 
 log = logging.getLogger("ingest")
+_warned: set[str] = set()
 
 
-def _settings(**overrides: Any) -> Settings:
-    """Apply command-line overrides to the environment, then read the settings."""
+def _settings(*, inbox_needed: bool = False, records_needed: bool = False, **overrides: Any) -> Settings:
+    """Apply command-line overrides to the environment, then read the settings: invalid ones,
+    or a folder the command needs that cannot work, stop it with one line per setting at fault."""
     for name, value in overrides.items():
         if value is not None:
             os.environ[f"INGEST_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
     get_settings.cache_clear()
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except SettingsError as exc:
+        raise click.ClickException(f"invalid settings:\n{exc}") from None
     from .service.logs import setup_logging
 
     setup_logging(settings.log_level, settings.log_json)
+    for line in unknown_variables():
+        if line not in _warned:
+            _warned.add(line)
+            log.warning("%s", line)
+    problems = folder_problems(settings, inbox=inbox_needed, records=records_needed)
+    if problems:
+        raise click.ClickException("\n".join(problems))
     return settings
 
 
@@ -118,24 +131,36 @@ def main() -> None:
 @click.option("--concurrency", type=int, help="Worker processes [INGEST_CONCURRENCY].")
 def run(inbox: Path | None, records_dir: Path | None, polling: bool | None, concurrency: int | None) -> None:
     """Run everything: Redis and PostgreSQL (embedded unless their URLs are set), a worker, the watcher."""
-    settings = _settings(inbox=inbox, records_dir=records_dir, polling=polling, concurrency=concurrency)
-    from .service.embedded import EmbeddedRedis, die_with_parent
+    settings = _settings(inbox=inbox, records_dir=records_dir, polling=polling, concurrency=concurrency,
+                         inbox_needed=True, records_needed=True)
+    from .service.embedded import EmbeddedRedis, die_with_parent, hold
 
+    try:  # one `ingest run` per state folder and one watcher per inbox: a second one says so and stops
+        hold(settings.state_dir.resolve(), "state")
+        settings.inbox.mkdir(parents=True, exist_ok=True)
+        hold(settings.inbox.resolve(), "inbox")
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
     server = None
-    url = _existing_redis(settings)
-    if url is None:
-        server = EmbeddedRedis(settings.state_dir)
-        url = server.start()
-    os.environ["INGEST_REDIS_URL"] = url
     postgres = None
-    if "postgres" in settings.sink_names:
-        from .store.embedded import EmbeddedPostgres
+    try:  # a server that cannot start: one line saying why, not a traceback
+        url = _existing_redis(settings)
+        if url is None:
+            server = EmbeddedRedis(settings.state_dir)
+            url = server.start()
+        os.environ["INGEST_REDIS_URL"] = url
+        if "postgres" in settings.sink_names:
+            from .store.embedded import EmbeddedPostgres
 
-        store_url = _existing_postgres(settings)
-        if store_url is None:
-            postgres = EmbeddedPostgres(settings.state_dir)
-            store_url = postgres.start()
-        os.environ["INGEST_POSTGRES_URL"] = store_url
+            store_url = _existing_postgres(settings)
+            if store_url is None:
+                postgres = EmbeddedPostgres(settings.state_dir)
+                store_url = postgres.start()
+            os.environ["INGEST_POSTGRES_URL"] = store_url
+    except RuntimeError as exc:
+        if server is not None:
+            server.stop()
+        raise click.ClickException(str(exc)) from None
     stop = threading.Event()
     _stop_on_signals(stop)
 
@@ -175,7 +200,7 @@ def run(inbox: Path | None, records_dir: Path | None, polling: bool | None, conc
     finally:
         stop.set()
         watch_thread.join(timeout=10)
-        _terminate(worker, "worker")
+        _terminate(worker, "worker", grace=WORKER_GRACE)
         if web is not None:
             _terminate(web, "web")
         if postgres is not None:
@@ -213,10 +238,22 @@ def _restart_redis(server: Any, deaths: list[float]) -> str | None:
     return f"the embedded Redis could not be restarted (port {server.port}, data {server.state_dir}); stopping"
 
 
-def _terminate(process: subprocess.Popen[bytes], name: str, timeout: float = 20.0) -> None:
-    """Warm shutdown (finish the tasks in hand), then kill what does not go."""
+WORKER_GRACE = 60.0  # seconds a stopping worker has to finish the tasks in hand
+
+
+def _terminate(process: subprocess.Popen[bytes], name: str, timeout: float = 20.0, grace: float = 0.0) -> None:
+    """Warm shutdown, then kill what does not go. With ``grace``, only the main process is asked
+    first: a Celery worker then finishes the tasks in hand (SIGTERM to its whole group would kill
+    its pool processes at once); what is still running after ``grace`` is given back."""
     if process.poll() is not None:
         return
+    if grace:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(grace)
+            return
+        except subprocess.TimeoutExpired:
+            log.warning("%s did not finish its tasks within %ss; stopping them (they are given back)", name, grace)
     os.killpg(process.pid, signal.SIGTERM)
     try:
         process.wait(timeout)
@@ -227,14 +264,25 @@ def _terminate(process: subprocess.Popen[bytes], name: str, timeout: float = 20.
 
 
 def _watch(settings: Settings, url: str, stop: threading.Event) -> None:
+    import redis
+
     from .service.celery_app import use_broker
     from .service.metrics import serve
-    from .service.redis_client import connect
+    from .service.redis_client import connect, redact
     from .service.tasks import process_file
     from .sources.watcher import Watcher
 
     use_broker(url)
-    client = connect(url, wait=float("inf"))
+    delay = 0.2
+    while True:  # wait for Redis as `connect` does, but heed a stop (SIGTERM, Ctrl-C) meanwhile
+        try:
+            client = connect(url, wait=0)
+            break
+        except redis.RedisError as exc:
+            log.warning("Redis at %s is not reachable (%s); retrying in %.1fs", redact(url), exc, delay)
+            if stop.wait(delay):
+                return
+            delay = min(delay * 2, 5.0)
 
     def send(message: dict[str, Any]) -> None:
         process_file.apply_async(args=[message], queue=settings.queue)
@@ -284,7 +332,7 @@ def web(web_host: str | None, web_port: int | None) -> None:
 @click.option("--events/--no-events", default=False, help="Send task events (for Flower).")
 def worker(concurrency: int | None, events: bool) -> None:
     """Run a Celery worker (needs INGEST_REDIS_URL, or a running `ingest run`)."""
-    settings = _settings(concurrency=concurrency)
+    settings = _settings(concurrency=concurrency, records_needed=True)
     url = _require_redis(settings)
     if "postgres" in settings.sink_names and not settings.postgres_url:
         postgres_url = _existing_postgres(settings)
@@ -315,7 +363,11 @@ def worker(concurrency: int | None, events: bool) -> None:
     ]
     if events:
         argv.append("--task-events")
-    app.worker_main(argv)
+    try:
+        app.worker_main(argv)
+    finally:  # a worker that stops while its writes fail must not leave `ingest status` its fault
+        with contextlib.suppress(Exception):
+            client.hdel(FAULTS, fault_field(os.getpid()))
 
 
 def _worker_health(client: Any, settings: Settings) -> dict[str, object]:
@@ -346,8 +398,15 @@ def _multiprocess_metrics_dir(settings: Settings) -> None:
 @click.option("--polling/--no-polling", default=None, help="Polling observer [INGEST_POLLING].")
 def watch(inbox: Path | None, polling: bool | None) -> None:
     """Run the watcher alone (workers run elsewhere against the same Redis)."""
-    settings = _settings(inbox=inbox, polling=polling)
+    settings = _settings(inbox=inbox, polling=polling, inbox_needed=True)
     url = _require_redis(settings)
+    from .service.embedded import hold
+
+    try:
+        settings.inbox.mkdir(parents=True, exist_ok=True)
+        hold(settings.inbox.resolve(), "inbox")
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
     stop = threading.Event()
     _stop_on_signals(stop)
     _watch(settings, url, stop)
@@ -362,7 +421,7 @@ def process(records_dir: Path | None, concurrency: int | None, paths: tuple[Path
 
     Exits 1 if any input became a failure record (listed in the records folder's _failed/).
     """
-    settings = _settings(records_dir=records_dir, concurrency=concurrency)
+    settings = _settings(records_dir=records_dir, concurrency=concurrency, records_needed=True)
     from rich.progress import Progress
 
     from .service import backfill
@@ -408,7 +467,7 @@ def status() -> None:
     import redis
 
     from .service.broker import QueueState
-    from .service.redis_client import DEAD, IGNORED, STATS, connect, probe, redact
+    from .service.redis_client import DEAD, FAULTS, IGNORED, STATS, connect, probe, redact
 
     client = probe(connect(url))  # one attempt: a dead Redis is reported at once
     try:
@@ -433,6 +492,12 @@ def status() -> None:
         click.echo(f"failures    {files} failure record(s) in {failed_dir}")
     else:
         click.echo(f"failures    no folder {failed_dir} here")
+    faults = sorted(client.hgetall(FAULTS).items())
+    for worker_name, reason in faults:  # set while a worker's writes fail, cleared once one works
+        click.echo(f"fault       worker {worker_name.decode()}: {reason.decode()} (its files wait and are "
+                   "retried until this heals)")
+    if not faults:
+        click.echo("faults      none: every worker writes its outcomes")
     ignored = sorted(client.hgetall(IGNORED).items())
     click.echo(f"ignored     {len(ignored)} file(s) left in the inbox (names never taken)")
     for path, entry in ignored[:20]:

@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass
 
 import redis
+from redis._parsers.base import BaseParser
 from kombu.transport import redis as kombu_redis
 from kombu.utils.encoding import bytes_to_str
 from kombu.utils.json import loads
@@ -191,12 +192,26 @@ class Channel(kombu_redis.Channel):
             getattr(self, "_flush_brpop_reauth", lambda: None)()
 
 
+class PersistenceError(redis.exceptions.ResponseError):
+    """Redis cannot write its append-only file or snapshot (its disk is full) and refuses every
+    write ("MISCONF Errors writing to the AOF file: No space left on device") until it can:
+    like ``OutOfMemoryError``, Redis away for a while, not a broken worker."""
+
+
+# redis-py gives MISCONF no class of its own (a plain ResponseError, which no one may retry):
+# named, it can be.
+BaseParser.EXCEPTION_CLASSES.setdefault("MISCONF", PersistenceError)
+
+
 class Transport(kombu_redis.Transport):
     """Redis at ``maxmemory`` refuses writes ("OOM command not allowed when used memory >
     'maxmemory'") until memory is freed: to the consumer that is Redis away, not a broken
     worker. Counted among the connection errors, it makes the worker reconnect with back-off
     (what it took waits in the taking list for the sweep) instead of dying of an
-    "Unrecoverable error" at start-up (the sweep's lock), on taking a message or on recording it."""
+    "Unrecoverable error" at start-up (the sweep's lock), on taking a message or on recording it.
+    So is Redis whose disk is full (``PersistenceError``): a worker that died of it stayed stuck
+    in its shutdown, and files queued once space was freed waited for ever."""
 
     Channel = Channel
-    connection_errors = (*kombu_redis.Transport.connection_errors, redis.exceptions.OutOfMemoryError)
+    connection_errors = (*kombu_redis.Transport.connection_errors, redis.exceptions.OutOfMemoryError,
+                         PersistenceError)

@@ -18,10 +18,12 @@ import logging
 import os
 
 import celery
+from billiard.exceptions import WorkerLostError
 from celery import Celery
 from celery.signals import before_task_publish
 from celery.worker.consumer import Consumer as CeleryConsumer
 from celery.worker.request import Request as CeleryRequest
+from celery.worker import state as worker_state
 from celery.worker.state import active_requests, reserved_requests, scheduled_requests
 
 from ..settings import get_settings
@@ -136,6 +138,18 @@ class Request(CeleryRequest):
             log.warning("could not %s message %s on its broken channel (%s); settling it on the live connection",
                         "give back" if requeue else "acknowledge", self.message.delivery_tag, error)
             unsettled.add(self.message.delivery_tag, requeue)
+
+    def on_failure(self, exc_info, send_failed_event=True, return_ok=False):  # type: ignore[no-untyped-def]
+        """A pool process lost while this worker is stopping was killed by the stop, not by its
+        file: the message is given back as for any lost process, but not counted as a death."""
+        lost = getattr(exc_info.exception, "exc", exc_info.exception)  # unwrap ExceptionWithTraceback
+        if isinstance(lost, WorkerLostError) and (
+                worker_state.should_stop is not None or worker_state.should_terminate is not None):
+            from .tasks import stopped_not_died  # the task side (it loads the pipeline)
+
+            log.warning("task %s interrupted by the worker's shutdown; given back, not counted as a death", self.id)
+            stopped_not_died(self.id)
+        return super().on_failure(exc_info, send_failed_event=send_failed_event, return_ok=return_ok)
 
 
 class Task(celery.Task):

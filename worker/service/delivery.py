@@ -61,7 +61,8 @@ def deliver(outcomes: list[Outcome], message: dict[str, Any] | None, client: red
         elif new:
             counts["failed"] += 1
             dead.append(outcome)
-            log.warning("failed %s: %s", outcome.source.path, outcome.error.message, extra=extra)
+            log.warning("failure %s <- %s (%s): %s", outcome.id, outcome.source.path, outcome.error.type,
+                        outcome.error.message, extra=extra)
     for kind, count in counts.items():
         metrics.OUTCOMES.labels(kind).inc(count)
     for outcome in outcomes[:1]:  # stage timings are per file (shared by a JSONL file's lines)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import logging
 import os
 import secrets
@@ -239,6 +240,39 @@ class EmbeddedRedis(EmbeddedServer):
         self.process = None
 
 
+RUN_LOCK = "run.lock"
+
+
+def hold(folder: Path, what: str) -> int:
+    """Hold an exclusive lock on ``folder`` for as long as this process lives (the kernel drops
+    it when the process ends, even killed); a ``RuntimeError`` saying who holds it otherwise.
+
+    Two `ingest run` in one folder would share one Redis and PostgreSQL and watch one inbox
+    twice, each stopping the servers under the other; two watchers of one inbox race to move
+    its files. ``what`` is ``"state"`` (the lock file ``run.lock`` in the state folder names
+    the holder's pid) or ``"inbox"`` (the inbox folder itself is locked: nothing is written there).
+    """
+    if what == "state":
+        private_dir(folder)
+        fd = os.open(folder / RUN_LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    else:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() if what == "state" else ""
+        os.close(fd)
+        if what == "state":
+            raise RuntimeError(f"another `ingest run` (pid {holder or '?'}) already uses the state folder "
+                               f"{folder}: stop it first, or give this one its own INGEST_STATE_DIR") from None
+        raise RuntimeError(f"another watcher already watches the inbox {folder}: stop it first "
+                           f"(two watchers of one inbox race for its files)") from None
+    if what == "state":
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
 def running_embedded_url(state_dir: Path) -> str | None:
     """The URL of an embedded Redis already serving ``state_dir`` (started by `ingest run`)."""
     path = Path(state_dir) / URL_FILE
@@ -260,4 +294,4 @@ def redis_for(settings_redis_url: str | None, state_dir: Path):
     return server_for(settings_redis_url, running, lambda: EmbeddedRedis(state_dir))
 
 
-__all__ = ["EmbeddedRedis", "redis_for", "running_embedded_url", "redis_server_binary", "die_with_parent"]
+__all__ = ["EmbeddedRedis", "hold", "redis_for", "running_embedded_url", "redis_server_binary", "die_with_parent"]

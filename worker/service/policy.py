@@ -7,7 +7,9 @@ Three answers, whoever runs the pipeline:
   ``max_retries`` times, then a ``transient`` failure record;
 - the records folder cannot be written (``OSError``: disk full, quota, read-only, permissions):
   retried with the same back-off *until it heals*, since the failure record would go to the
-  same folder; the service reports the fault on its health endpoint meanwhile;
+  same folder; the service reports the fault on its health endpoint meanwhile; so is a sink that
+  cannot take outcomes now (``SinkUnavailable``: PostgreSQL away, or its disk full), named by its
+  own reason, not as the records folder;
 - a sink refuses an outcome for what it holds (``SinkRefused``: too big for the store's search
   index): the input is at fault after all, so a failure record naming why, never a retry.
 """
@@ -22,7 +24,7 @@ import redis
 from kombu.exceptions import OperationalError
 
 from .. import pipeline
-from ..errors import BadInput, SinkRefused
+from ..errors import BadInput, SinkRefused, SinkUnavailable
 from ..models import FailureRecord, Outcome, Record, SourceFile
 from ..pipeline.dedupe import DedupIndex
 from ..settings import Settings
@@ -53,6 +55,8 @@ class Verdict:
 
 def classify(exc: BaseException, settings: Settings) -> Verdict:
     """The verdict on an error raised by the pipeline or by delivery (Redis or the sink)."""
+    if isinstance(exc, SinkUnavailable):  # it says which sink and why (PostgreSQL's disk full, ...)
+        return Verdict("sink", str(exc), None)
     if isinstance(exc, OSError) and not isinstance(exc, (redis.RedisError, OperationalError)):
         what = _SINK_ERRNOS.get(exc.errno or 0, "the records folder cannot be written")
         return Verdict("sink", f"{what}: {exc.strerror or exc}", None)

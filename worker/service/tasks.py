@@ -147,6 +147,18 @@ def _end_attempt(client: redis.Redis | redis.client.Pipeline, task_id: str) -> N
     client.delete(ATTEMPTS + task_id)
 
 
+def stopped_not_died(task_id: str) -> None:
+    """A pool process killed because its worker is stopping (SIGTERM to the process group, as
+    systemd sends; `ingest run` after its grace) did not die of its file: its delivery is not
+    counted towards ``poison``, or a few restarts during a long file would fail a good file."""
+    try:
+        client = context().redis
+        if client.decr(ATTEMPTS + task_id) <= 0:  # never below none: the key had expired
+            client.delete(ATTEMPTS + task_id)
+    except policy.RETRYABLE as exc:  # Redis away: the death stays counted, the file is retried
+        log.warning("could not uncount the interrupted delivery of task %s (%s)", task_id, exc)
+
+
 def _poisoned(ctx: _Context, items: list[dict], deaths: int) -> str:
     counts: Counter[str] = Counter()
     for item in items:

@@ -172,7 +172,14 @@ class EmbeddedPostgres(EmbeddedServer):
                     if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone() is None:
                         conn.execute(f"CREATE DATABASE {DATABASE}")
                 break
-            except psycopg.OperationalError:
+            except psycopg.OperationalError as exc:
+                if "password authentication failed" in str(exc):
+                    self.stop()
+                    raise RuntimeError(
+                        f"the PostgreSQL data in {self.data} was made with another password than "
+                        f"{self.state_dir / 'postgres.password'} (a state folder deleted before this "
+                        f"version kept the password beside the data): move {self.home} away to start "
+                        f"afresh, then `ingest load` the records folder") from None
                 if time.monotonic() > deadline:
                     self.stop()
                     raise RuntimeError(f"postgres did not answer within {timeout}s; see {self.home / 'postgres.log'}") from None
