@@ -216,6 +216,20 @@ def test_role_desk_or_publisher_given_as_author_is_no_author() -> None:
     assert (article.authors, article.agencies) == (["Robert Burns"], ["AP"])
 
 
+@pytest.mark.parametrize("given, expected", [
+    (["Carrie Arnold November"], ["Carrie Arnold"]),  # "By Carrie Arnold November 18, 2019", its date cut
+    (["Martin Edwards Aug"], ["Martin Edwards"]),
+    (["Detroit News wire services Published"], []),
+    (["Ilana Muhlstein", "MS", "RDN"], ["Ilana Muhlstein"]),  # "Ilana Muhlstein, MS, RDN"
+    (["Sandee LaMotte", "CNN"], ["Sandee LaMotte"]),
+    (["Admin"], []),  # the CMS account that published the page
+    (["jdadmin"], []),
+])
+def test_an_author_field_keeps_the_persons_name_alone(given, expected) -> None:
+    article = _article(f"{LEAD}\n\n{MORE}", format="html", authors=given)
+    assert article.authors == expected
+
+
 @pytest.mark.parametrize(
     "promo",
     [

@@ -18,7 +18,7 @@ from ...models import Article, Document
 from . import credits
 from .language import detect_language
 from .dates import FoundDate, choose_published, date_line, iso_date, parse_date
-from .patterns import BYLINE_LABEL, NOT_A_PERSON
+from .patterns import AFTER_THE_NAME, BYLINE_LABEL, NOT_A_NAME, NOT_A_PERSON
 from .rules import Rules, load_rules
 from .text import clean_text, strip_markdown
 
@@ -366,7 +366,9 @@ def _authors(given: list[str], rules: Rules, found: _Found) -> list[str]:
     agency, 'JILL LAWLESS Associated Press', is both) and the bylines'."""
     authors: list[str] = []
     for name in given:
-        name = BYLINE_LABEL.sub("", " ".join(name.split()))
+        name = AFTER_THE_NAME.sub("", BYLINE_LABEL.sub("", " ".join(name.split())))
+        if not name or NOT_A_NAME.fullmatch(name):
+            continue
         if line := credits.agency_line(name, rules):
             found.credits.add_agency(line[0])
             found.credits.dateline = found.credits.dateline or line[1]

@@ -82,6 +82,11 @@ ROLE_SUFFIX = re.compile(
 )
 
 # A metadata "author" that is a role, a desk or a publisher, not a person
+# What a page's author field carries after the name: the date it was cut from ("Carrie Arnold
+# November" of "By Carrie Arnold November 18, 2019"), a "Published" label
+AFTER_THE_NAME = re.compile(rf"(?:\s+(?i:{MONTH}\.?|published|updated|posted|on))+$")
+# Not a person: a credential given apart ("MS", "RDN" of "Ilana Muhlstein, MS, RDN"), a CMS account
+NOT_A_NAME = re.compile(r"[A-Z]{2,4}|(?i:\w*admin|administrator|webmaster)")
 NOT_A_PERSON = re.compile(rf"\b(?:{alternation([*_LEX.roles, *_LEX.desks])})$", re.IGNORECASE)
 
 NOT_PLACES = frozenset(_LEX.not_places)
