@@ -66,7 +66,7 @@ import re
 from collections.abc import Callable
 from urllib.parse import urlsplit
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import lxml.etree
 
@@ -220,7 +220,8 @@ def _metadata(tree: Any) -> Extraction:
         meta = tm.extract_meta_json(tree, meta)
     except Exception:  # noqa: BLE001 -- trafilatura guards its JSON-LD reading the same way
         pass
-    meta.title = _shown_headline(tree, meta.title or _title(tree))
+    headings = _headings(tree)
+    meta.title = _shown_headline(headings, meta.title or _title(tree, headings))
     meta.author = meta.author or _author(tree)
     meta.url = meta.url or tm.extract_url(tree)
     meta.date = find_date(tree, **{**set_date_params(True), "url": meta.url})
@@ -235,7 +236,21 @@ def _metadata(tree: Any) -> Extraction:
     return meta
 
 
-def _title(tree: Any) -> str | None:
+class _Heading(NamedTuple):
+    """A heading of the page (``h1`` to ``h3``), as the title rules read it."""
+
+    words: str  # as ``_compare_key`` gives them
+    text: str  # as shown, white space collapsed
+    home: bool  # only a link to the site's home page: the site's name in a masthead
+
+
+def _headings(tree: Any) -> list[_Heading]:
+    """The page's ``h1`` to ``h3``, in document order, read once for both title rules."""
+    return [_Heading(_compare_key(text), " ".join(text.split()), _home_link(heading))
+            for heading in tree.iter("h1", "h2", "h3") for text in [heading.text_content()]]
+
+
+def _title(tree: Any, headings: list[_Heading]) -> str | None:
     """The headline, when the page's meta tags name none: trafilatura's pick (a lone ``h1``, a
     heading whose class says "title", the ``<title>`` element), unless the ``<title>`` element
     names another heading better.
@@ -253,19 +268,17 @@ def _title(tree: Any) -> str | None:
     if not page.strip():
         return found
     best, most = None, 0
-    for heading in tree.iter("h1", "h2", "h3"):
-        words = _compare_key(heading.text_content()).split()
-        if len(words) > most and len(words) >= 2 and f" {' '.join(words)} " in page \
-                and not _home_link(heading):
-            best, most = " ".join(heading.text_content().split()), len(words)
+    for heading in headings:
+        count = len(heading.words.split())
+        if count > most and count >= 2 and f" {heading.words} " in page and not heading.home:
+            best, most = heading.text, count
     if best is None:
         return found
     named = _compare_key(found or "")
     if not named:
         return best
     if f" {named} " in page:  # trafilatura's pick is named too: kept unless shorter, or the site's
-        if len(named.split()) >= most and not any(
-                _home_link(h) for h in tree.iter("h1", "h2", "h3") if _compare_key(h.text_content()) == named):
+        if len(named.split()) >= most and not any(h.home for h in headings if h.words == named):
             return found
         return best
     # not named: a widget's heading, or a headline the <title> shortens (the headline holds a
@@ -274,7 +287,7 @@ def _title(tree: Any) -> str | None:
     return found if any(len(p.split()) >= max(3, most) and f" {p} " in f" {named} " for p in parts) else best
 
 
-def _shown_headline(tree: Any, title: str | None) -> str | None:
+def _shown_headline(headings: list[_Heading], title: str | None) -> str | None:
     """The headline as the page shows it, when the title adds the site's or a section's name
     to it ("29 dead after earthquake hits Guatemala - CNN.com", "Web Ink Now: Foursquare and
     Twitter done right", "Story | Section | Site"): the parts of the title between separators
@@ -284,19 +297,18 @@ def _shown_headline(tree: Any, title: str | None) -> str | None:
     parts = [part for part in _TITLE_SEPARATOR.split(title or "") if part.strip()]
     if len(parts) < 2:
         return title
-    headings = {}
-    for heading in tree.iter("h1", "h2", "h3"):
-        words = _compare_key(heading.text_content())
-        if len(words.split()) >= 2 and not _home_link(heading):
-            headings.setdefault(words, " ".join(heading.text_content().split()))
+    shown: dict[str, str] = {}
+    for heading in headings:
+        if len(heading.words.split()) >= 2 and not heading.home:
+            shown.setdefault(heading.words, heading.text)
     total = len(_compare_key(title).split())
     best, most = title, 0
     for first in range(len(parts)):
         for last in range(first, len(parts)):
             words = _compare_key(" ".join(parts[first:last + 1]))
             count = len(words.split())
-            if words in headings and count > most and 2 * count > total and count < total:
-                best, most = headings[words], count
+            if words in shown and count > most and 2 * count > total and count < total:
+                best, most = shown[words], count
     return best
 
 
