@@ -96,6 +96,19 @@ class Service:
         return self.records_list()
 
 
+def run_env(**settings: str) -> dict[str, str]:
+    """The environment of an `ingest` command a test starts: the test run's own INGEST_*
+    variables left out, ``settings`` set."""
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("INGEST_")}, **settings}
+
+
+def start_ingest_run(folder: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """`ingest run` in ``folder`` (a user's project folder), its output in ``folder/run.log``."""
+    log = open(folder / "run.log", "wb")  # noqa: SIM115 -- the child writes it until it stops
+    return subprocess.Popen([sys.executable, "-m", "worker.cli", "run"], cwd=folder, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+
+
 def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():

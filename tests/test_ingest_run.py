@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,18 +14,14 @@ import psutil
 import pytest
 
 from tests.conftest import SEEDS
-from tests.service import wait_until, write_articles
+from tests.service import run_env, start_ingest_run, wait_until, write_articles
 
 pytestmark = pytest.mark.integration
 
 
 def test_ingest_run_turns_dropped_seeds_into_records_and_ctrl_c_leaves_no_process(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INGEST_")}
-    env["INGEST_SINKS"] = "files"  # the store's own tests cover the default sinks (test_store_service.py)
-    env["INGEST_ENRICH"] = "fast"
-    log = open(tmp_path / "run.log", "wb")
-    run = subprocess.Popen([sys.executable, "-m", "worker.cli", "run"], cwd=tmp_path, env=env,
-                           stdout=log, stderr=subprocess.STDOUT)
+    # the store's own tests cover the default sinks (test_store_service.py)
+    run = start_ingest_run(tmp_path, run_env(INGEST_SINKS="files", INGEST_ENRICH="fast"))
     try:
         wait_until(lambda: b"watching" in (tmp_path / "run.log").read_bytes(), 60, "the watcher to start")
         children = psutil.Process(run.pid).children(recursive=True)
@@ -45,12 +39,9 @@ def test_ingest_run_turns_dropped_seeds_into_records_and_ctrl_c_leaves_no_proces
 
 
 def test_ingest_run_uses_the_configured_redis_and_starts_none(tmp_path: Path, redis_url: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INGEST_")}
-    env["INGEST_SINKS"] = "files"  # the store's own tests cover the default sinks (test_store_service.py)
-    env.update(INGEST_ENRICH="off", INGEST_REDIS_URL=redis_url, INGEST_METRICS_PORT="0", INGEST_WORKER_METRICS_PORT="0")
-    log = open(tmp_path / "run.log", "wb")
-    run = subprocess.Popen([sys.executable, "-m", "worker.cli", "run"], cwd=tmp_path, env=env,
-                           stdout=log, stderr=subprocess.STDOUT)
+    # the store's own tests cover the default sinks (test_store_service.py)
+    run = start_ingest_run(tmp_path, run_env(INGEST_SINKS="files", INGEST_ENRICH="off", INGEST_REDIS_URL=redis_url,
+                                             INGEST_METRICS_PORT="0", INGEST_WORKER_METRICS_PORT="0"))
     try:
         wait_until(lambda: b"watching" in (tmp_path / "run.log").read_bytes(), 60, "the watcher to start")
         children = psutil.Process(run.pid).children(recursive=True)
@@ -74,12 +65,8 @@ def _embedded_redis(run: subprocess.Popen[bytes]) -> psutil.Process | None:
 
 
 def _start_run(tmp_path: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INGEST_")}
-    env.update(INGEST_ENRICH="off", INGEST_METRICS_PORT="0", INGEST_WORKER_METRICS_PORT="0",
-               INGEST_SETTLE_SECONDS="0.5", INGEST_RESCAN_SECONDS="2")
-    log = open(tmp_path / "run.log", "wb")
-    run = subprocess.Popen([sys.executable, "-m", "worker.cli", "run"], cwd=tmp_path, env=env,
-                           stdout=log, stderr=subprocess.STDOUT)
+    run = start_ingest_run(tmp_path, run_env(INGEST_ENRICH="off", INGEST_METRICS_PORT="0", INGEST_WORKER_METRICS_PORT="0",
+                                             INGEST_SETTLE_SECONDS="0.5", INGEST_RESCAN_SECONDS="2"))
     wait_until(lambda: b"watching" in (tmp_path / "run.log").read_bytes(), 60, "the watcher to start")
     return run
 
@@ -135,11 +122,8 @@ def test_ingest_run_exits_non_zero_with_a_clear_message_when_its_redis_cannot_be
 
 
 def test_a_second_ingest_run_in_the_same_folder_exits_1_naming_the_first_which_keeps_working(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INGEST_")}
-    env.update(INGEST_SINKS="files", INGEST_ENRICH="off", INGEST_METRICS_PORT="0", INGEST_WORKER_METRICS_PORT="0")
-    log = open(tmp_path / "run.log", "wb")
-    first = subprocess.Popen([sys.executable, "-m", "worker.cli", "run"], cwd=tmp_path, env=env,
-                             stdout=log, stderr=subprocess.STDOUT)
+    env = run_env(INGEST_SINKS="files", INGEST_ENRICH="off", INGEST_METRICS_PORT="0", INGEST_WORKER_METRICS_PORT="0")
+    first = start_ingest_run(tmp_path, env)
     try:
         wait_until(lambda: b"watching" in (tmp_path / "run.log").read_bytes(), 60, "the first to start")
         second = subprocess.run([sys.executable, "-m", "worker.cli", "run"], cwd=tmp_path, env=env,

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import psutil
 import pytest
 
 from tests.conftest import SEEDS
-from tests.service import wait_until
+from tests.service import run_env, start_ingest_run, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -25,12 +22,8 @@ def test_a_web_view_whose_port_is_taken_is_reaped_and_the_service_goes_on(tmp_pa
     taken.bind(("127.0.0.1", 0))
     taken.listen()
     home = tmp_path
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INGEST_")}
-    env.update(INGEST_ENRICH="off", INGEST_METRICS_PORT="0", INGEST_WORKER_METRICS_PORT="0",
-               INGEST_WEB_PORT=str(taken.getsockname()[1]))
-    log = open(home / "run.log", "wb")
-    run = subprocess.Popen([sys.executable, "-m", "worker.cli", "run"], cwd=home, env=env,
-                           stdout=log, stderr=subprocess.STDOUT)
+    run = start_ingest_run(home, run_env(INGEST_ENRICH="off", INGEST_METRICS_PORT="0", INGEST_WORKER_METRICS_PORT="0",
+                                         INGEST_WEB_PORT=str(taken.getsockname()[1])))
     try:
         wait_until(lambda: b"the web view exited" in (home / "run.log").read_bytes(), 90,
                    "the web view's exit to be noticed")

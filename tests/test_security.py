@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
 import secrets
 import shutil
 import signal
 import socket
 import stat
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from datetime import datetime, timezone
@@ -24,7 +21,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from tests.conftest import SEEDS
-from tests.service import Service, listening_addresses, wait_until
+from tests.service import Service, listening_addresses, run_env, start_ingest_run, wait_until
 from worker.models import record_id
 from worker.service.celery_app import create_app
 from worker.service.embedded import free_port
@@ -207,11 +204,8 @@ def _command_line(process: psutil.Process) -> list[str]:
 @pytest.mark.integration
 @pytest.mark.usefixtures("tmp_path_store_removed")
 def test_ingest_run_keeps_the_redis_password_out_of_logs_and_command_lines(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INGEST_")}
-    env.update(INGEST_ENRICH="off", INGEST_METRICS_PORT="0", INGEST_WORKER_METRICS_PORT="0", INGEST_WEB_PORT="0")
-    log = open(tmp_path / "run.log", "wb")
-    run = subprocess.Popen([sys.executable, "-m", "worker.cli", "run"], cwd=tmp_path, env=env,
-                           stdout=log, stderr=subprocess.STDOUT)
+    run = start_ingest_run(tmp_path, run_env(INGEST_ENRICH="off", INGEST_METRICS_PORT="0",
+                                             INGEST_WORKER_METRICS_PORT="0", INGEST_WEB_PORT="0"))
     try:
         wait_until(lambda: b"watching" in (tmp_path / "run.log").read_bytes(), 60, "the watcher to start")
         shutil.copy(SEEDS[0], tmp_path / "inbox" / "one.txt")
