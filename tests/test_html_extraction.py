@@ -429,3 +429,17 @@ def test_print_edition_notes_and_newsletter_sign_ups_leave_the_body(line):
     from worker.pipeline.normalise.rules import load_rules
 
     assert load_rules().line_match(line) is not None
+
+
+
+
+@pytest.mark.parametrize("parts, replaced", [(8, True), (9, False)])
+def test_a_title_of_more_parts_than_a_headline_and_its_site_names_is_left_as_given(parts, replaced):
+    # the spans of a title's parts cost time cubic in their number (a crafted title of 1,000: 46 s)
+    from worker.pipeline.parse.html import _MOST_TITLE_PARTS, _Heading, _shown_headline
+
+    assert _MOST_TITLE_PARTS == 8
+    words = [f"word{i}" for i in range(parts)]
+    title = " | ".join(words)
+    headline = " ".join(words[1:])  # every part but the site's name
+    assert _shown_headline([_Heading(headline, headline, False)], title) == (headline if replaced else title)

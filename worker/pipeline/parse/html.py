@@ -295,7 +295,7 @@ def _shown_headline(headings: list[_Heading], title: str | None) -> str | None:
     the parts left out (a series label in a heading, "Generation HIV", keeps the headline
     "Generation HIV: Growing up under a shadow of infection" whole)."""
     parts = [part for part in _TITLE_SEPARATOR.split(title or "") if part.strip()]
-    if len(parts) < 2:
+    if not 2 <= len(parts) <= _MOST_TITLE_PARTS:
         return title
     shown: dict[str, str] = {}
     for heading in headings:
@@ -312,6 +312,9 @@ def _shown_headline(headings: list[_Heading], title: str | None) -> str | None:
     return best
 
 
+# A headline with its site's and sections' names has a few parts; the spans of a title of many
+# (a crafted one of thousands) would cost time cubic in their number
+_MOST_TITLE_PARTS = 8
 # Between a headline and the site's or section's name in a title: " | ", " - ", " – ", " — ",
 # " :: ", " » ", ": " (a blog's "Name: Post")
 _TITLE_SEPARATOR = re.compile(r"\s+(?:[|\-–—:»«·•]|::)\s+|\s*[|»«·•]\s*|:\s+")
