@@ -119,6 +119,44 @@ def test_a_message_taken_by_a_worker_that_lost_its_connection_is_given_back(
         server.stop()
 
 
+# A worker that takes the file's message and the redelivery sweep's lock, then is killed:
+# what kill -9 does to a worker caught in its sweep (kombu's ``restore_visible``, every second).
+_DIE_HOLDING_THE_SWEEP_LOCK = """
+import os, signal
+from worker.service.celery_app import create_app
+channel = create_app().connection_for_read().default_channel
+assert channel.basic_get("ingest", no_ack=False) is not None  # unacknowledged, as a worker holds it
+lock = channel.client.lock(channel.qos.unacked_mutex_key, timeout=channel.unacked_mutex_expire)
+assert lock.acquire(blocking=False)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_worker_killed_holding_the_redelivery_sweeps_lock_delays_no_redelivery(
+        redis_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """kombu's sweep lock outlived its killed holder by 5 minutes, and every message of the dead
+    worker waited for it (a burst of 2,000 files stalled at 1,996 in CI): redelivery takes the
+    visibility timeout and a few seconds, whoever died holding what."""
+    service = Service(redis_url, tmp_path, enrich="off", visibility_timeout="5")
+    client = redis.Redis.from_url(redis_url)
+    try:
+        service.start_watcher()
+        shutil.copy(SEEDS[0], service.inbox / "held.txt")
+        wait_until(lambda: client.llen("ingest") == 1, 30, "the file's message in the queue")
+        victim = subprocess.run([sys.executable, "-c", _DIE_HOLDING_THE_SWEEP_LOCK], cwd=ROOT, env=service.env,
+                                capture_output=True, text=True, timeout=60)
+        assert victim.returncode == -signal.SIGKILL, victim.stderr
+        assert client.llen("ingest") == 0 and client.hlen("unacked") == 1
+        started = time.monotonic()
+        service.start_worker("survivor", concurrency=1)
+        wait_until(lambda: outcome_count(service) == 1, 30, "the dead worker's file redelivered")
+        assert [r["source"]["path"] for r in service.records_list()] == ["held.txt"]
+        _report(capsys, f"killed holding the sweep lock: its message redelivered in {time.monotonic() - started:.1f}s "
+                        f"(visibility timeout 5 s)")
+    finally:
+        service.stop_all()
+
+
 def test_files_dropped_while_the_watcher_is_down_are_all_processed(
         redis_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     files = 500

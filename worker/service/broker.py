@@ -157,6 +157,11 @@ class QoS(kombu_redis.QoS):
 class Channel(kombu_redis.Channel):
     QoS = QoS
     _taking_from: str | None = None
+    # The sweep's lock (one worker restores at a time) expires after this many seconds, not
+    # kombu's 300: a worker killed while holding it held back every unacknowledged message of
+    # the dead for 5 minutes. A sweep takes milliseconds, and two overlapping ones are harmless
+    # (each message is restored in a transaction watching the ``unacked`` hash: once).
+    unacked_mutex_expire = 5
 
     def _brpop_start(self, timeout=None):  # type: ignore[no-untyped-def]
         queues = list(self.active_queues)
