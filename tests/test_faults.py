@@ -108,12 +108,13 @@ def test_a_message_taken_by_a_worker_that_lost_its_connection_is_given_back(
         shutil.copy(SEEDS[0], service.inbox / "taken.txt")
         wait_until(lambda: client.llen("ingest") == 1, 30, "the file's message in the queue")
         client.lmove("ingest", "ingest:taking", "RIGHT", "LEFT")  # taken, then the taker was gone
-        started = time.monotonic()
         service.start_worker(concurrency=1)
+        service.wait_for_log("worker", "ready.", 120)  # its start-up is no part of the wait
+        started = time.monotonic()
         records = service.wait_for_records(1, timeout=60)
         assert [r["source"]["path"] for r in records] == ["taken.txt"]
         assert client.llen("ingest:taking") == 0
-        _report(capsys, f"stranded take: given back and processed {time.monotonic() - started:.1f}s after a worker started")
+        _report(capsys, f"stranded take: given back and processed {time.monotonic() - started:.1f}s after a worker was ready")
     finally:
         service.stop_all()
         server.stop()
@@ -147,8 +148,9 @@ def test_a_worker_killed_holding_the_redelivery_sweeps_lock_delays_no_redelivery
                                 capture_output=True, text=True, timeout=60)
         assert victim.returncode == -signal.SIGKILL, victim.stderr
         assert client.llen("ingest") == 0 and client.hlen("unacked") == 1
-        started = time.monotonic()
         service.start_worker("survivor", concurrency=1)
+        service.wait_for_log("survivor", "ready.", 120)  # its start-up is no part of the wait
+        started = time.monotonic()
         wait_until(lambda: outcome_count(service) == 1, 30, "the dead worker's file redelivered")
         assert [r["source"]["path"] for r in service.records_list()] == ["held.txt"]
         _report(capsys, f"killed holding the sweep lock: its message redelivered in {time.monotonic() - started:.1f}s "
