@@ -104,6 +104,32 @@ def test_an_error_nobody_foresaw_in_the_one_article_of_a_file_fails_the_file_und
     assert failure.error.message == "ValueError: year 0 is out of range"
 
 
+def test_the_tasks_time_limit_met_in_one_article_fails_the_whole_slice_not_that_article(
+        redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Celery raises its soft time limit (a signal) in whatever article runs at the time; no input
+    raises it within a test's time, so enrich is replaced in-process (pytest's monkeypatch) to
+    raise it on the slice's second article. The slice fails whole: ending only that article, the
+    next ones would run on into the hard limit, which kills the process."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from worker import pipeline
+
+    real_enrich = pipeline.enrich
+
+    def enrich_until_the_limit(article, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if "Archive item 42." in article.body:
+            raise SoftTimeLimitExceeded("SoftTimeLimitExceeded()")
+        return real_enrich(article, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "enrich", enrich_until_the_limit)
+    settings = Settings(enrich="fast")
+    data = b"".join(jsonl_from_seeds(45).splitlines(keepends=True)[40:])  # lines 41-45
+    [failure] = policy.run_or_fail(source(data, "feed.jsonl"), data, None,
+                                   DedupIndex.from_settings(redis_client, settings), settings, first_line=41)
+    assert (failure.source.line, failure.error.type) == (41, "internal_error")
+    assert failure.error.message.startswith("SoftTimeLimitExceeded")
+
+
 def test_redis_away_in_the_middle_of_a_file_is_still_raised_for_a_retry_not_an_articles_failure() -> None:
     """Guards the line between the two answers: each article's dedup check meets Redis gone."""
     with socket.socket() as sock:  # a port nothing listens on
