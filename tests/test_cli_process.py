@@ -70,3 +70,19 @@ def test_a_big_jsonl_file_runs_in_the_services_slices_one_outcome_per_article(tm
     assert records == {record_id(sha256, line) for line in range(1, 46) if line != 23}
     [failure] = (tmp_path / "out" / "_failed").glob("*.json")
     assert failure.stem == record_id(sha256, 23)
+
+
+def test_an_article_that_crashes_a_stage_fails_alone_in_its_slice(tmp_path: Path) -> None:
+    """Line 21 is dated year 1 (``tests.service.YEAR_ONE``): enrichment raises ValueError on it,
+    a real bug. `ingest process` shares the service's policy: that line fails, its slice's other
+    nine lines are records."""
+    from tests.service import YEAR_ONE, jsonl_from_seeds
+
+    big = tmp_path / "export.jsonl"
+    big.write_bytes(jsonl_from_seeds(45, published={21: YEAR_ONE}))
+    result = _process(tmp_path, "--out", str(tmp_path / "out"), str(big), fanout_articles="10")
+    assert result.returncode == 1, result.stderr
+    assert "44 record(s)" in result.stdout and "1 failure(s)" in result.stdout
+    [failure] = [json.loads(p.read_text()) for p in (tmp_path / "out" / "_failed").glob("*.json")]
+    assert (failure["source"]["line"], failure["error"]["type"], failure["error"]["message"]) == \
+           (21, "internal_error", "line 21: ValueError: year 0 is out of range")

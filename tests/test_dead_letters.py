@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from tests.conftest import ROOT, SEEDS
-from tests.service import Service, jsonl_from_seeds, outcome_count, wait_until
+from tests.service import YEAR_ONE, Service, jsonl_from_seeds, outcome_count, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -173,6 +173,37 @@ def test_retrying_the_dead_letters_of_two_failed_lines_of_one_slice_runs_each_li
     kept = [json.loads(redis_client.get(key)) for key in redis_client.scan_iter(match="ingest:dead:msg:*")]
     assert sorted(message["slice"]["first_line"] for message in kept) == [13, 17]
     assert {message["slice"]["lines"] for message in kept} == {1}
+
+
+def test_an_article_that_crashes_a_stage_fails_alone_and_failed_retry_runs_that_line_alone(
+        redis_url: str, redis_client: redis.Redis, tmp_path: Path) -> None:
+    """Line 15 of a fanned-out file is dated year 1 (``YEAR_ONE``): enrichment raises ValueError
+    on it, a real bug. Its slice (lines 11-20) gives 9 records and that line's failure; retried,
+    the line runs alone and fails again, and no good line runs again."""
+    service = Service(redis_url, tmp_path, fanout_articles="10")
+    try:
+        service.start_worker()
+        service.start_watcher()
+        (service.inbox / "feed.jsonl").write_bytes(jsonl_from_seeds(30, published={15: YEAR_ONE}))
+        wait_until(lambda: service.log_text("worker").count("succeeded in") == 4, 60,  # the file, 3 slices
+                   "the file's tasks to end:\n" + service.log_text("worker"))
+        assert len(service.records_list()) == 29
+        [failure] = service.failures_list()
+        assert (failure["source"]["line"], failure["error"]["type"], failure["error"]["message"]) == \
+               (15, "internal_error", "line 15: ValueError: year 0 is out of range")
+        assert "failed on feed.jsonl, line 15" in service.log_text("worker")
+        listed = _cli(service, "failed", "list")
+        assert f"{failure['id']}  feed.jsonl  internal_error: line 15: ValueError: year 0 is out of range" \
+            in listed.stdout, listed.stderr
+        retried = _cli(service, "failed", "retry")
+        assert "1 dead letter(s) queued again" in retried.stdout, retried.stderr
+        wait_until(lambda: service.log_text("worker").count("succeeded in") == 5, 60,
+                   "the retried line to run:\n" + service.log_text("worker"))
+    finally:
+        service.stop_all()
+    assert redis_client.hget("ingest:stats", "failed") == b"2"
+    assert redis_client.hget("ingest:stats", "records") == b"29"
+    assert json.loads(redis_client.get("ingest:dead:msg:" + failure["id"]))["slice"] == {"first_line": 15, "lines": 1}
 
 
 def test_failed_retry_sends_a_message_kept_by_several_dead_letters_once(

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.service import jsonl_from_seeds
+from tests.service import YEAR_ONE, jsonl_from_seeds
 from worker import pipeline
 from worker.models import FailureRecord, Record, SourceFile, record_id
 from worker.pipeline.dedupe import DedupIndex
@@ -158,6 +158,22 @@ def test_retrying_every_dead_letter_of_a_slice_runs_each_failed_line_once_and_no
            {failure_id: [(failure_id, "FailureRecord")] for failure_id in kept}
     assert sorted(o.source.line for outcomes in retried.values() for o in outcomes) == [45, 47, 52]
     assert all(o.error.message.startswith(f"line {o.source.line}:") for outcomes in retried.values() for o in outcomes)
+
+
+def test_an_internal_error_of_one_line_of_a_slice_is_dead_lettered_and_retried_as_that_line_alone(
+        delivering: Settings, redis_client: redis.Redis) -> None:
+    """Line 55 is dated year 1 (``YEAR_ONE``): enrichment raises ValueError on it, a real bug."""
+    settings = delivering.model_copy(update={"enrich": "fast"})
+    data = jsonl_from_seeds(100, published={55: YEAR_ONE})
+    item = message(data, "feed.jsonl")
+    [(failure_id, retry)] = _dead_letters(fanout.slices(item, settings)[1], redis_client, settings).items()
+    assert failure_id == record_id(item["source"]["sha256"], 55)
+    assert retry["slice"] == {"first_line": 55, "lines": 1}
+    assert base64.b64decode(retry["content"]) == data.splitlines(keepends=True)[54]
+    [again] = policy.run_or_fail(*open_message(retry), DedupIndex.from_settings(redis_client, settings), settings,
+                                 first_line=fanout.first_line(retry))
+    assert (again.id, again.error.type, again.error.message) == \
+           (failure_id, "internal_error", "line 55: ValueError: year 0 is out of range")
 
 
 def test_a_failed_line_of_a_jsonl_file_run_whole_is_dead_lettered_alone_too(

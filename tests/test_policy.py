@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
+import logging
+import socket
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
 import redis
 
 from tests.conftest import SEEDS
+from tests.service import YEAR_ONE, jsonl_from_seeds
 from worker.errors import BadInput, SinkUnavailable
-from worker.models import SourceFile
+from worker.models import FailureRecord, Record, SourceFile, record_id
 from worker.pipeline.dedupe import DedupIndex
 from worker.service import policy
 from worker.settings import Settings
@@ -20,6 +25,11 @@ from worker.settings import Settings
 DATA = SEEDS[0].read_bytes()
 SOURCE = SourceFile(name="a.txt", path="a.txt", sha256=hashlib.sha256(DATA).hexdigest(), size=len(DATA),
                     received_at=datetime(2026, 12, 1, tzinfo=timezone.utc))
+
+
+def source(data: bytes, name: str) -> SourceFile:
+    return SourceFile(name=name, path=name, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
+                      received_at=datetime(2026, 12, 1, tzinfo=timezone.utc))
 
 
 def test_disk_full_is_a_sink_fault_retried_until_it_heals() -> None:
@@ -51,6 +61,85 @@ def test_an_error_nobody_foresaw_inside_the_pipeline_is_an_internal_error_record
     assert outcome.error.type == "internal_error"
     assert outcome.error.message.startswith("ValueError: cannot read boilerplate rules")
     assert outcome.pipeline.enrich == "fast"
+
+
+def test_an_error_nobody_foresaw_in_one_article_of_a_jsonl_file_fails_that_line_alone(
+        redis_client: redis.Redis, caplog: pytest.LogCaptureFixture) -> None:
+    """Line 5 is dated year 1 (``YEAR_ONE``): enrichment raises ValueError on it, a real bug."""
+    settings = Settings(enrich="fast")
+    data = jsonl_from_seeds(12, published={5: YEAR_ONE})
+    with caplog.at_level(logging.ERROR, logger="worker.service.policy"):
+        outcomes = policy.run_or_fail(source(data, "feed.jsonl"), data, None,
+                                      DedupIndex.from_settings(redis_client, settings), settings)
+    assert [(o.source.line, type(o).__name__) for o in outcomes] == \
+           [(line, "FailureRecord" if line == 5 else "Record") for line in range(1, 13)]
+    failure = outcomes[4]
+    assert failure.id == record_id(hashlib.sha256(data).hexdigest(), 5)
+    assert (failure.error.type, failure.error.message) == \
+           ("internal_error", "line 5: ValueError: year 0 is out of range")
+    [logged] = caplog.records
+    assert (logged.getMessage(), logged.file_id, logged.line) == ("failed on feed.jsonl, line 5", failure.id, 5)
+    assert logged.exc_info is not None
+
+
+def test_an_error_nobody_foresaw_in_one_element_of_a_json_array_fails_that_element_alone(
+        redis_client: redis.Redis) -> None:
+    settings = Settings(enrich="fast")
+    rows = [json.loads(row) for row in jsonl_from_seeds(6, published={5: YEAR_ONE}).splitlines()]
+    data = json.dumps({"articles": rows}).encode()
+    outcomes = policy.run_or_fail(source(data, "export.json"), data, None,
+                                  DedupIndex.from_settings(redis_client, settings), settings)
+    assert [type(o).__name__ for o in outcomes] == ["Record", "Record", "Record", "Record", "FailureRecord", "Record"]
+    assert outcomes[4].error.message == "article 5 of the JSON array: ValueError: year 0 is out of range"
+
+
+def test_an_error_nobody_foresaw_in_the_one_article_of_a_file_fails_the_file_under_its_own_id(
+        redis_client: redis.Redis) -> None:
+    settings = Settings(enrich="fast")
+    data = json.dumps({"title": "Talks", "text": SEEDS[0].read_text(), "published": YEAR_ONE}).encode()
+    [failure] = policy.run_or_fail(source(data, "story.json"), data, None,
+                                   DedupIndex.from_settings(redis_client, settings), settings)
+    assert isinstance(failure, FailureRecord) and failure.source.line is None
+    assert failure.id == hashlib.sha256(data).hexdigest()[:24]
+    assert failure.error.message == "ValueError: year 0 is out of range"
+
+
+def test_the_tasks_time_limit_met_in_one_article_fails_the_whole_slice_not_that_article(
+        redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Celery raises its soft time limit (a signal) in whatever article runs at the time; no input
+    raises it within a test's time, so enrich is replaced in-process (pytest's monkeypatch) to
+    raise it on the slice's second article. The slice fails whole: ending only that article, the
+    next ones would run on into the hard limit, which kills the process."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from worker import pipeline
+
+    real_enrich = pipeline.enrich
+
+    def enrich_until_the_limit(article, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if "Archive item 42." in article.body:
+            raise SoftTimeLimitExceeded("SoftTimeLimitExceeded()")
+        return real_enrich(article, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "enrich", enrich_until_the_limit)
+    settings = Settings(enrich="fast")
+    data = b"".join(jsonl_from_seeds(45).splitlines(keepends=True)[40:])  # lines 41-45
+    [failure] = policy.run_or_fail(source(data, "feed.jsonl"), data, None,
+                                   DedupIndex.from_settings(redis_client, settings), settings, first_line=41)
+    assert (failure.source.line, failure.error.type) == (41, "internal_error")
+    assert failure.error.message.startswith("SoftTimeLimitExceeded")
+
+
+def test_redis_away_in_the_middle_of_a_file_is_still_raised_for_a_retry_not_an_articles_failure() -> None:
+    """Guards the line between the two answers: each article's dedup check meets Redis gone."""
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings = Settings(enrich="off")
+    data = jsonl_from_seeds(3)
+    gone = redis.Redis(port=port, socket_connect_timeout=1)
+    with pytest.raises(redis.ConnectionError):
+        policy.run_or_fail(source(data, "feed.jsonl"), data, None, DedupIndex.from_settings(gone, settings), settings)
 
 
 def test_every_failure_record_carries_the_configured_enrichment_level(redis_client: redis.Redis) -> None:

@@ -2,14 +2,15 @@
 
 Each stage is a plain function over pydantic models in its own module; this module only chains
 them, times them and turns a ``BadInput`` into a ``FailureRecord``. The Celery task and
-``ingest process`` both call ``run``; sinks write what it returns.
+``ingest process`` both call ``run``; sinks write what it returns. What any other exception of
+one article becomes is the caller's to say (``on_error``): the service's policy decides it.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
@@ -39,6 +40,10 @@ from .stories import assign_story, story_vector
 
 ENRICHED_FIELDS = tuple(name for name in Enrichment.model_fields if name != "level")  # copied onto the record
 
+OnError = Callable[[SourceFile, Exception], Outcome]
+"""What an exception other than ``BadInput`` raised by one article becomes, given that article's
+source (its line, its format): its outcome, or the exception raised again."""
+
 
 class _Timer:
     def __init__(self) -> None:
@@ -54,12 +59,15 @@ class _Timer:
 
 
 def run(source: SourceFile, data: bytes, index: DedupIndex, settings: Settings, *,
-        first_line: int | None = None) -> list[Outcome]:
+        first_line: int | None = None, on_error: OnError | None = None) -> list[Outcome]:
     """Every outcome of one input file: a record per article, or a failure record.
 
     ``first_line``: ``data`` is a slice of a big JSONL file or JSON array starting at that
     line or element (the service fans such files out, and a failed article is retried as a
     slice of one); each keeps its number in the whole file, and so its id.
+    ``on_error``: what an unforeseen exception of one article becomes, so that the file's other
+    articles still get theirs; without it the exception propagates. One raised while reading
+    the file itself (parse) always propagates: no article has a place yet.
     """
     timer = _Timer()
     deadline = Deadline(settings.article_seconds)  # a file of one article: its parse counts too
@@ -87,7 +95,12 @@ def run(source: SourceFile, data: bytes, index: DedupIndex, settings: Settings, 
             deadline = Deadline(settings.article_seconds)
         doc_timer = _Timer()  # each record's own stage times, beside the file's parse time
         doc_timer.ms = dict(timer.ms)
-        outcomes.append(process_document(source, doc, index, settings, doc_timer, deadline))
+        try:
+            outcomes.append(process_document(source, doc, index, settings, doc_timer, deadline))
+        except Exception as exc:
+            if on_error is None:
+                raise
+            outcomes.append(on_error(article_source(source, doc), exc))
     return outcomes
 
 
@@ -103,10 +116,7 @@ def process_document(
 ) -> Outcome:
     """One parsed document through normalise, dedupe, enrich and stories, within the word
     limit and the time budget of one article (see ``budget.py``)."""
-    src = source.model_copy(update={
-        "format": doc.format, "encoding": doc.encoding, "compression": doc.compression,
-        "line": doc.line,
-    })
+    src = article_source(source, doc)
     rid = record_id(source.sha256, doc.line)
     check = (deadline or Deadline(settings.article_seconds)).check
     try:
@@ -140,6 +150,14 @@ def process_document(
         story=story,
         pipeline=PipelineInfo(version=__version__, enrich=enrichment.level, timings_ms=dict(timer.ms)),
     )
+
+
+def article_source(source: SourceFile, doc: Document) -> SourceFile:
+    """The source as one article's outcome names it: its line, format, encoding, compression."""
+    return source.model_copy(update={
+        "format": doc.format, "encoding": doc.encoding, "compression": doc.compression,
+        "line": doc.line,
+    })
 
 
 def enrich_level(level: EnrichLevel, language: str | None) -> EnrichLevel:

@@ -2,7 +2,9 @@
 
 Three answers, whoever runs the pipeline:
 - the input is at fault (``BadInput``, or anything the pipeline raises that nobody foresaw):
-  a failure record, never a retry;
+  a failure record, never a retry; of the one article that raised it, when the file holds several
+  (a JSONL line, a JSON array's element: the other articles are still recorded), else of the file
+  or slice (reading the file failed, or the task's time limit cut it short);
 - Redis is away (``redis.RedisError``, kombu's ``OperationalError``): retried with capped exponential back-off, at most
   ``max_retries`` times, then a ``transient`` failure record;
 - the records folder cannot be written (``OSError``: disk full, quota, read-only, permissions):
@@ -21,6 +23,7 @@ import logging
 from dataclasses import dataclass
 
 import redis
+from celery.exceptions import SoftTimeLimitExceeded
 from kombu.exceptions import OperationalError
 
 from .. import pipeline
@@ -33,6 +36,10 @@ from ..sinks.files import planted_link
 log = logging.getLogger(__name__)
 
 RETRYABLE = (redis.RedisError, OperationalError, OSError)  # OperationalError: kombu's "broker away"
+NOT_ONE_ARTICLES = (redis.RedisError, OperationalError, SoftTimeLimitExceeded)
+"""Raised while an article ran, but no fault of it: Redis away is retried (the whole message),
+and the task's time limit ends the whole slice, not that article, or the next ones would run on
+into the hard limit that kills the process."""
 
 _SINK_ERRNOS = {
     errno.ENOSPC: "the records folder's disk is full",
@@ -79,14 +86,37 @@ def run_or_fail(source: SourceFile, data: bytes, error: BadInput | None, index: 
         source = source.model_copy(update={"line": first_line})
     if error is not None:
         return [pipeline.failure(source, error, settings.enrich)]
+
+    def one_article(article: SourceFile, exc: Exception) -> Outcome:
+        if isinstance(exc, NOT_ONE_ARTICLES):
+            raise exc
+        return internal_error(article, exc, settings, where=_place(article))
+
     try:
-        outcomes = pipeline.run(source, data, index, settings, first_line=first_line)
+        outcomes = pipeline.run(source, data, index, settings, first_line=first_line, on_error=one_article)
     except (redis.RedisError, OperationalError):
         raise
-    except Exception as exc:  # a bug, or an input nobody foresaw: record it, keep going
-        log.exception("failed on %s", source.path, extra={"file_id": source.sha256[:24], "file": source.path})
-        return [fail(source, "internal_error", f"{type(exc).__name__}: {exc}", settings)]
+    except Exception as exc:  # a bug, or an input nobody foresaw, reading the file: record it, keep going
+        return [internal_error(source, exc, settings)]
     return [_unless_linked(outcome, settings) for outcome in outcomes]
+
+
+def internal_error(source: SourceFile, exc: Exception, settings: Settings, *,
+                   where: str | None = None) -> FailureRecord:
+    """The failure record of an exception nobody foresaw (a bug, an input no rule expected), of
+    a file or slice, or of one article of it at ``where``; logged with its traceback, the
+    failure's id and the line."""
+    failure = fail(source, "internal_error", f"{where + ': ' if where else ''}{type(exc).__name__}: {exc}", settings)
+    log.exception("failed on %s%s", source.path, f", {where}" if where else "",
+                  extra={"file_id": failure.id, "file": source.path, "line": source.line})
+    return failure
+
+
+def _place(article: SourceFile) -> str | None:
+    """Where an article of a file of several is, as its bad lines are named; None in a file of one."""
+    if article.line is None:
+        return None
+    return f"article {article.line} of the JSON array" if article.format == "json" else f"line {article.line}"
 
 
 def _unless_linked(outcome: Outcome, settings: Settings) -> Outcome:
