@@ -22,7 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class Service:
-    def __init__(self, redis_url: str, workdir: Path, **settings: str) -> None:
+    def __init__(self, redis_url: str, workdir: Path, *, launcher: str = "worker.cli", **settings: str) -> None:
+        """``launcher``: the module run as `ingest` (``tests.crashing_stage``: with a fault in)."""
+        self.launcher = launcher
         self.inbox = workdir / "inbox"
         self.records = workdir / "records"
         self.logs = workdir / "logs"
@@ -47,7 +49,7 @@ class Service:
     def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
         log = open(self.logs / f"{name}.log", "ab")
         process = subprocess.Popen(
-            [sys.executable, "-m", "worker.cli", *args], cwd=ROOT, env=self.env,
+            [sys.executable, "-m", self.launcher, *args], cwd=ROOT, env=self.env,
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             preexec_fn=die_with_parent,  # an interrupted test run leaves nothing behind
         )
@@ -149,18 +151,11 @@ def write_articles(folder: Path, count: int, *, prefix: str = "article") -> list
     return paths
 
 
-YEAR_ONE = "0001-01-01T00:00:00"
-"""The "published" value .NET exports write for no date (``DateTime.MinValue``). An article so
-dated whose body names a day without its year ("Jan. 23": seeds 0 to 3, so every line but the
-4th, 9th, 14th, ... of ``jsonl_from_seeds``) crashes enrichment's date resolution (``ValueError:
-year 0 is out of range``): a genuine exception no rule foresaw, for the tests of what one
-article's unforeseen exception becomes. Should that bug be fixed, they need another real one."""
-
-
-def jsonl_from_seeds(lines: int, *, bad_line: int | None = None, published: dict[int, str] | None = None) -> bytes:
-    """``lines`` distinct articles, one JSON object a line, built from the seeds; ``published``:
-    line -> that article's "published" field."""
+def jsonl_from_seeds(lines: int, *, bad_line: int | None = None, crashing: int | None = None) -> bytes:
+    """``lines`` distinct articles, one JSON object a line, built from the seeds; ``bad_line`` is
+    cut short, ``crashing`` titled for the injected fault of ``tests.crashing_stage``."""
     from tests.conftest import SEEDS
+    from tests.crashing_stage import CRASHES
 
     texts = [seed.read_text(encoding="utf-8") for seed in SEEDS]
     rows = []
@@ -169,8 +164,8 @@ def jsonl_from_seeds(lines: int, *, bad_line: int | None = None, published: dict
             rows.append('{"title": "cut short", "text": ')
             continue
         text = texts[number % len(texts)]
-        dated = {"published": published[number]} if published and number in published else {}
-        rows.append(json.dumps({"title": f"Item {number}", "text": f"{text}\n\nArchive item {number}.", **dated}))
+        title = CRASHES if number == crashing else f"Item {number}"
+        rows.append(json.dumps({"title": title, "text": f"{text}\n\nArchive item {number}."}))
     return ("\n".join(rows) + "\n").encode("utf-8")
 
 

@@ -15,12 +15,12 @@ from tests.conftest import ROOT, SEEDS
 pytestmark = pytest.mark.integration
 
 
-def _process(tmp_path: Path, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
+def _process(tmp_path: Path, *args: str, launcher: str = "worker.cli", **settings: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INGEST_")}
     env["INGEST_SINKS"] = "files"  # the store's own tests cover the default sinks (test_store_service.py)
     env.update(INGEST_STATE_DIR=str(tmp_path / "state"), INGEST_ENRICH="fast", INGEST_CONCURRENCY="2")
     env.update({f"INGEST_{name.upper()}": value for name, value in settings.items()})
-    return subprocess.run([sys.executable, "-m", "worker.cli", "process", *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", launcher, "process", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=180)
 
 
@@ -61,7 +61,8 @@ def test_a_big_jsonl_file_runs_in_the_services_slices_one_outcome_per_article(tm
 
     big = tmp_path / "export.jsonl"
     big.write_bytes(jsonl_from_seeds(45, bad_line=23))
-    result = _process(tmp_path, "--out", str(tmp_path / "out"), str(big), fanout_articles="10")
+    result = _process(tmp_path, "--out", str(tmp_path / "out"), str(big), launcher="tests.crashing_stage",
+                      fanout_articles="10")
     assert result.returncode == 1, result.stderr
     assert "in 5 slice(s) of up to 10 articles" in result.stdout
     assert "44 record(s)" in result.stdout and "1 failure(s)" in result.stdout
@@ -73,16 +74,18 @@ def test_a_big_jsonl_file_runs_in_the_services_slices_one_outcome_per_article(tm
 
 
 def test_an_article_that_crashes_a_stage_fails_alone_in_its_slice(tmp_path: Path) -> None:
-    """Line 21 is dated year 1 (``tests.service.YEAR_ONE``): enrichment raises ValueError on it,
-    a real bug. `ingest process` shares the service's policy: that line fails, its slice's other
-    nine lines are records."""
-    from tests.service import YEAR_ONE, jsonl_from_seeds
+    """Line 21 is titled for the injected fault (``tests.crashing_stage``, the command run with
+    it): enrichment raises on it. `ingest process` shares the service's policy: that line fails,
+    its slice's other nine lines are records."""
+    from tests.crashing_stage import MESSAGE
+    from tests.service import jsonl_from_seeds
 
     big = tmp_path / "export.jsonl"
-    big.write_bytes(jsonl_from_seeds(45, published={21: YEAR_ONE}))
-    result = _process(tmp_path, "--out", str(tmp_path / "out"), str(big), fanout_articles="10")
+    big.write_bytes(jsonl_from_seeds(45, crashing=21))
+    result = _process(tmp_path, "--out", str(tmp_path / "out"), str(big), launcher="tests.crashing_stage",
+                      fanout_articles="10")
     assert result.returncode == 1, result.stderr
     assert "44 record(s)" in result.stdout and "1 failure(s)" in result.stdout
     [failure] = [json.loads(p.read_text()) for p in (tmp_path / "out" / "_failed").glob("*.json")]
     assert (failure["source"]["line"], failure["error"]["type"], failure["error"]["message"]) == \
-           (21, "internal_error", "line 21: ValueError: year 0 is out of range")
+           (21, "internal_error", f"line 21: {MESSAGE}")

@@ -12,7 +12,8 @@ import pytest
 import redis
 
 from tests.conftest import ROOT, SEEDS
-from tests.service import YEAR_ONE, Service, jsonl_from_seeds, outcome_count, wait_until
+from tests.crashing_stage import MESSAGE
+from tests.service import Service, jsonl_from_seeds, outcome_count, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -177,23 +178,24 @@ def test_retrying_the_dead_letters_of_two_failed_lines_of_one_slice_runs_each_li
 
 def test_an_article_that_crashes_a_stage_fails_alone_and_failed_retry_runs_that_line_alone(
         redis_url: str, redis_client: redis.Redis, tmp_path: Path) -> None:
-    """Line 15 of a fanned-out file is dated year 1 (``YEAR_ONE``): enrichment raises ValueError
-    on it, a real bug. Its slice (lines 11-20) gives 9 records and that line's failure; retried,
-    the line runs alone and fails again, and no good line runs again."""
-    service = Service(redis_url, tmp_path, fanout_articles="10")
+    """Line 15 of a fanned-out file is titled for the injected fault (``tests.crashing_stage``,
+    the worker started with it): enrichment raises on it. Its slice (lines 11-20) gives 9 records
+    and that line's failure; retried, the line runs alone and fails again, and no good line runs
+    again."""
+    service = Service(redis_url, tmp_path, launcher="tests.crashing_stage", fanout_articles="10")
     try:
         service.start_worker()
         service.start_watcher()
-        (service.inbox / "feed.jsonl").write_bytes(jsonl_from_seeds(30, published={15: YEAR_ONE}))
+        (service.inbox / "feed.jsonl").write_bytes(jsonl_from_seeds(30, crashing=15))
         wait_until(lambda: service.log_text("worker").count("succeeded in") == 4, 60,  # the file, 3 slices
                    "the file's tasks to end:\n" + service.log_text("worker"))
         assert len(service.records_list()) == 29
         [failure] = service.failures_list()
         assert (failure["source"]["line"], failure["error"]["type"], failure["error"]["message"]) == \
-               (15, "internal_error", "line 15: ValueError: year 0 is out of range")
+               (15, "internal_error", f"line 15: {MESSAGE}")
         assert "failed on feed.jsonl, line 15" in service.log_text("worker")
         listed = _cli(service, "failed", "list")
-        assert f"{failure['id']}  feed.jsonl  internal_error: line 15: ValueError: year 0 is out of range" \
+        assert f"{failure['id']}  feed.jsonl  internal_error: line 15: {MESSAGE}" \
             in listed.stdout, listed.stderr
         retried = _cli(service, "failed", "retry")
         assert "1 dead letter(s) queued again" in retried.stdout, retried.stderr

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.service import YEAR_ONE, jsonl_from_seeds
+from tests.crashing_stage import MESSAGE, crashing
+from tests.service import jsonl_from_seeds
 from worker import pipeline
 from worker.models import FailureRecord, Record, SourceFile, record_id
 from worker.pipeline.dedupe import DedupIndex
@@ -161,10 +162,11 @@ def test_retrying_every_dead_letter_of_a_slice_runs_each_failed_line_once_and_no
 
 
 def test_an_internal_error_of_one_line_of_a_slice_is_dead_lettered_and_retried_as_that_line_alone(
-        delivering: Settings, redis_client: redis.Redis) -> None:
-    """Line 55 is dated year 1 (``YEAR_ONE``): enrichment raises ValueError on it, a real bug."""
+        delivering: Settings, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Line 55 is titled for the injected fault (``tests.crashing_stage``): enrichment raises on it."""
+    monkeypatch.setattr(pipeline, "enrich", crashing(pipeline.enrich))
     settings = delivering.model_copy(update={"enrich": "fast"})
-    data = jsonl_from_seeds(100, published={55: YEAR_ONE})
+    data = jsonl_from_seeds(100, crashing=55)
     item = message(data, "feed.jsonl")
     [(failure_id, retry)] = _dead_letters(fanout.slices(item, settings)[1], redis_client, settings).items()
     assert failure_id == record_id(item["source"]["sha256"], 55)
@@ -173,7 +175,7 @@ def test_an_internal_error_of_one_line_of_a_slice_is_dead_lettered_and_retried_a
     [again] = policy.run_or_fail(*open_message(retry), DedupIndex.from_settings(redis_client, settings), settings,
                                  first_line=fanout.first_line(retry))
     assert (again.id, again.error.type, again.error.message) == \
-           (failure_id, "internal_error", "line 55: ValueError: year 0 is out of range")
+           (failure_id, "internal_error", f"line 55: {MESSAGE}")
 
 
 def test_a_failed_line_of_a_jsonl_file_run_whole_is_dead_lettered_alone_too(

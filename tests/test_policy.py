@@ -15,10 +15,12 @@ import pytest
 import redis
 
 from tests.conftest import SEEDS
-from tests.service import YEAR_ONE, jsonl_from_seeds
+from tests.crashing_stage import CRASHES, MESSAGE, crashing
+from tests.service import jsonl_from_seeds
 from worker.errors import BadInput, SinkUnavailable
 from worker.models import FailureRecord, Record, SourceFile, record_id
 from worker.pipeline.dedupe import DedupIndex
+from worker import pipeline
 from worker.service import policy
 from worker.settings import Settings
 
@@ -63,11 +65,18 @@ def test_an_error_nobody_foresaw_inside_the_pipeline_is_an_internal_error_record
     assert outcome.pipeline.enrich == "fast"
 
 
+@pytest.fixture
+def crashing_enrichment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Enrichment raises on the article titled ``CRASHES`` (``tests.crashing_stage``)."""
+    monkeypatch.setattr(pipeline, "enrich", crashing(pipeline.enrich))
+
+
+@pytest.mark.usefixtures("crashing_enrichment")
 def test_an_error_nobody_foresaw_in_one_article_of_a_jsonl_file_fails_that_line_alone(
         redis_client: redis.Redis, caplog: pytest.LogCaptureFixture) -> None:
-    """Line 5 is dated year 1 (``YEAR_ONE``): enrichment raises ValueError on it, a real bug."""
+    """Line 5 is titled for the injected fault (``tests.crashing_stage``): enrichment raises on it."""
     settings = Settings(enrich="fast")
-    data = jsonl_from_seeds(12, published={5: YEAR_ONE})
+    data = jsonl_from_seeds(12, crashing=5)
     with caplog.at_level(logging.ERROR, logger="worker.service.policy"):
         outcomes = policy.run_or_fail(source(data, "feed.jsonl"), data, None,
                                       DedupIndex.from_settings(redis_client, settings), settings)
@@ -76,32 +85,34 @@ def test_an_error_nobody_foresaw_in_one_article_of_a_jsonl_file_fails_that_line_
     failure = outcomes[4]
     assert failure.id == record_id(hashlib.sha256(data).hexdigest(), 5)
     assert (failure.error.type, failure.error.message) == \
-           ("internal_error", "line 5: ValueError: year 0 is out of range")
+           ("internal_error", f"line 5: {MESSAGE}")
     [logged] = caplog.records
     assert (logged.getMessage(), logged.file_id, logged.line) == ("failed on feed.jsonl, line 5", failure.id, 5)
     assert logged.exc_info is not None
 
 
+@pytest.mark.usefixtures("crashing_enrichment")
 def test_an_error_nobody_foresaw_in_one_element_of_a_json_array_fails_that_element_alone(
         redis_client: redis.Redis) -> None:
     settings = Settings(enrich="fast")
-    rows = [json.loads(row) for row in jsonl_from_seeds(6, published={5: YEAR_ONE}).splitlines()]
+    rows = [json.loads(row) for row in jsonl_from_seeds(6, crashing=5).splitlines()]
     data = json.dumps({"articles": rows}).encode()
     outcomes = policy.run_or_fail(source(data, "export.json"), data, None,
                                   DedupIndex.from_settings(redis_client, settings), settings)
     assert [type(o).__name__ for o in outcomes] == ["Record", "Record", "Record", "Record", "FailureRecord", "Record"]
-    assert outcomes[4].error.message == "article 5 of the JSON array: ValueError: year 0 is out of range"
+    assert outcomes[4].error.message == f"article 5 of the JSON array: {MESSAGE}"
 
 
+@pytest.mark.usefixtures("crashing_enrichment")
 def test_an_error_nobody_foresaw_in_the_one_article_of_a_file_fails_the_file_under_its_own_id(
         redis_client: redis.Redis) -> None:
     settings = Settings(enrich="fast")
-    data = json.dumps({"title": "Talks", "text": SEEDS[0].read_text(), "published": YEAR_ONE}).encode()
+    data = json.dumps({"title": CRASHES, "text": SEEDS[0].read_text()}).encode()
     [failure] = policy.run_or_fail(source(data, "story.json"), data, None,
                                    DedupIndex.from_settings(redis_client, settings), settings)
     assert isinstance(failure, FailureRecord) and failure.source.line is None
     assert failure.id == hashlib.sha256(data).hexdigest()[:24]
-    assert failure.error.message == "ValueError: year 0 is out of range"
+    assert failure.error.message == MESSAGE
 
 
 def test_the_tasks_time_limit_met_in_one_article_fails_the_whole_slice_not_that_article(
@@ -158,3 +169,10 @@ def test_a_poison_failure_record_says_how_many_times_the_worker_died() -> None:
     failure = policy.poisoned(SOURCE, 3, Settings())
     assert failure.error.type == "poison"
     assert failure.error.message.startswith("the worker process died 3 times while processing this file")
+
+
+def test_an_unforeseen_exception_of_many_lines_is_a_one_line_failure_message() -> None:
+    said = "Traceback of a library:\n  line 1\n" + "x" * 2000
+    failure = policy.internal_error(SOURCE, ValueError(said), Settings(enrich="fast"))
+    assert failure.error.message.startswith("ValueError: Traceback of a library: line 1 xxx")
+    assert "\n" not in failure.error.message and len(failure.error.message) <= 520

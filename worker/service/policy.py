@@ -101,12 +101,17 @@ def run_or_fail(source: SourceFile, data: bytes, error: BadInput | None, index: 
     return [_unless_linked(outcome, settings) for outcome in outcomes]
 
 
+_SAID = 500  # characters of an unforeseen exception's text kept in its failure record (the log has it all)
+
+
 def internal_error(source: SourceFile, exc: Exception, settings: Settings, *,
                    where: str | None = None) -> FailureRecord:
     """The failure record of an exception nobody foresaw (a bug, an input no rule expected), of
     a file or slice, or of one article of it at ``where``; logged with its traceback, the
     failure's id and the line."""
-    failure = fail(source, "internal_error", f"{where + ': ' if where else ''}{type(exc).__name__}: {exc}", settings)
+    said = " ".join(str(exc).split())  # a failure's message is one line, however the exception spoke
+    said = said if len(said) <= _SAID else said[:_SAID - 1] + "…"
+    failure = fail(source, "internal_error", f"{where + ': ' if where else ''}{type(exc).__name__}: {said}", settings)
     log.exception("failed on %s%s", source.path, f", {where}" if where else "",
                   extra={"file_id": failure.id, "file": source.path, "line": source.line})
     return failure
