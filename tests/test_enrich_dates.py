@@ -59,3 +59,9 @@ def test_a_yearless_date_about_as_far_back_as_ahead_is_the_past_one():
 def test_a_yearless_date_just_ahead_is_the_coming_one():
     published = datetime(2019, 12, 28, tzinfo=timezone.utc)
     assert resolved("The vote is on Jan. 5.", published) == [("Jan. 5", "2020-01-05")]
+
+
+def test_a_placeholder_publication_date_resolves_only_dated_mentions():
+    """Counted from year 1 (an export's "no date"), "Jan. 23" raised ValueError: year 0."""
+    for placeholder in (datetime(1, 1, 1, tzinfo=timezone.utc), datetime(9999, 12, 31, tzinfo=timezone.utc)):
+        assert resolved("On Friday, Jan. 23, not May 2019.", placeholder) == [("May 2019", "2019-05")]

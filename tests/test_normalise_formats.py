@@ -5,6 +5,7 @@ HTML page and a scraper's JSON record (the last two in tests/data/formats/)."""
 from __future__ import annotations
 
 import codecs
+import json
 import gzip
 from collections.abc import Callable
 from pathlib import Path
@@ -115,3 +116,12 @@ def test_gzip_of_several_members_is_read_whole() -> None:
     half = len(text) // 2
     data = gzip.compress(text[:half].encode(), mtime=0) + gzip.compress(text[half:].encode(), mtime=0)
     assert _normalise(data, "a.txt.gz").body == _normalise(SEEDS[4].read_bytes(), SEEDS[4].name).body
+
+
+@pytest.mark.parametrize("placeholder", ["0001-01-01T00:00:00", "9999-12-31T23:59:59Z"])
+def test_a_placeholder_publication_date_of_an_export_is_no_date(placeholder: str) -> None:
+    """.NET exports write 0001-01-01 for "no date" (``DateTime.MinValue``), others 9999-12-31."""
+    undated = {"title": "Talks", "text": SEEDS[0].read_text(encoding="utf-8")}
+    article = _normalise(json.dumps({**undated, "published": placeholder}).encode(), "a.json")
+    assert article.published_at is None
+    assert article == _normalise(json.dumps(undated).encode(), "a.json")

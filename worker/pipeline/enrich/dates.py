@@ -18,6 +18,7 @@ from dateutil import parser as date_parser
 from dateutil.relativedelta import relativedelta, weekday
 
 from ...models import DateMention
+from ..normalise.dates import YEARS
 from ..normalise.patterns import MONTH
 
 _DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
@@ -40,7 +41,8 @@ FUTURE_WEIGHT = 2  # a day after publication counts as far as two days before it
 
 
 def find_dates(body: str, published: datetime | None) -> list[DateMention]:
-    base = published.date() if published is not None else None
+    # Dates are counted from a plausible publication date only ("Jan. 23" from year 1 overflowed).
+    base = published.date() if published is not None and published.year in YEARS else None
     found: list[DateMention] = []
     for m in _DATE.finditer(body):
         resolved = _resolve(m, base)

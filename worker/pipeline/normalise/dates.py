@@ -40,6 +40,7 @@ _LABELLED_PARTS = re.compile(
 _MERIDIEM = re.compile(r"\b([ap])\.m\.?", re.IGNORECASE)
 _WEEKDAY = re.compile(r"\b(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?,?\s*", re.IGNORECASE)
 MAX_DATE_LINE = 90
+YEARS = range(1900, 2101)  # a publication date's year; anything else is a placeholder or a misreading
 RANK: dict[str, int] = {"header": 0, "metadata": 0, "published": 0, "plain": 1, "updated": 2}
 
 
@@ -91,7 +92,7 @@ def parse_date(
         parsed = date_parser.parse(cleaned, tzinfos=tzinfos, fuzzy=fuzzy, default=_DEFAULT)
     except (ValueError, OverflowError, TypeError):
         return None
-    if not 1900 <= parsed.year <= 2100 or str(parsed.year) not in cleaned:
+    if parsed.year not in YEARS or str(parsed.year) not in cleaned:
         return None  # no year written: the parser filled one in (a time alone is no date)
     # Words the parser took as a zone it does not know leave the value naive: UTC it is.
     has_time = (parsed.hour, parsed.minute, parsed.second) != (0, 0, 0) or bool(
@@ -106,10 +107,16 @@ _DEFAULT = datetime(2000, 1, 1)
 
 
 def iso_date(text: str) -> tuple[datetime, bool] | None:
-    """An ISO 8601 string (as JSON and HTML metadata carry) -> (aware datetime, has time)."""
+    """An ISO 8601 string (as JSON and HTML metadata carry) -> (aware datetime, has time).
+
+    A year outside ``YEARS`` is a placeholder, not a date: exports write 0001-01-01 for "none"
+    (.NET's ``DateTime.MinValue``) or 9999-12-31 for "never"; dates counted from it overflowed.
+    """
     try:
         parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
+        return None
+    if parsed.year not in YEARS:
         return None
     has_time = "T" in text or ":" in text
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)), has_time
