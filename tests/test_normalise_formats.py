@@ -125,3 +125,10 @@ def test_a_placeholder_publication_date_of_an_export_is_no_date(placeholder: str
     article = _normalise(json.dumps({**undated, "published": placeholder}).encode(), "a.json")
     assert article.published_at is None
     assert article == _normalise(json.dumps(undated).encode(), "a.json")
+
+
+def test_a_publication_date_with_an_impossible_zone_offset_is_no_date() -> None:
+    """dateutil reads "+25:00" as a zone 25 hours ahead; every later use of the value raised."""
+    undated = {"title": "Talks", "text": SEEDS[0].read_text(encoding="utf-8")}
+    article = _normalise(json.dumps({**undated, "published": "2024-01-01T00:00:00+25:00"}).encode(), "a.json")
+    assert article == _normalise(json.dumps(undated).encode(), "a.json")

@@ -98,6 +98,10 @@ def parse_date(
     has_time = (parsed.hour, parsed.minute, parsed.second) != (0, 0, 0) or bool(
         re.search(r"\d:\d\d", cleaned)
     )
+    try:
+        parsed.utcoffset()
+    except ValueError:  # "+25:00": the parser keeps it, but every later use of the value raised
+        return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
     return parsed, has_time
