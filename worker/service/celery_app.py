@@ -27,7 +27,7 @@ from celery.worker import state as worker_state
 from celery.worker.state import active_requests, reserved_requests, scheduled_requests
 
 from ..settings import get_settings
-from .broker import stamp
+from .broker import LEASE_SECONDS, stamp
 
 
 def create_app(broker_url: str | None = None) -> Celery:
@@ -54,8 +54,9 @@ def create_app(broker_url: str | None = None) -> Celery:
         broker_transport_options={
             "visibility_timeout": settings.visibility_timeout,
             "priority_steps": [0],  # one list per queue: what ``broker`` takes from atomically
-            # Sweep for messages of dead workers often enough to honour the timeout.
-            "unacked_restore_interval": max(1, min(10, settings.visibility_timeout // 4)),
+            # Sweep for messages of dead workers, and refresh this worker's lease on what it
+            # holds, often enough to honour the timeout and the lease (``broker.LEASE_SECONDS``).
+            "unacked_restore_interval": max(1, min(LEASE_SECONDS // 3, settings.visibility_timeout // 4)),
             "unacked_restore_throttle": 1,
         },
         worker_hijack_root_logger=False,
@@ -97,8 +98,7 @@ class Unsettled:
                 if requeue:
                     qos.restore_by_tag(tag, leftmost=True)  # leftmost: kombu's name for "next out"
                 else:
-                    with self.channel.conn_or_acquire() as client:
-                        client.pipeline().zrem(qos.unacked_index_key, tag).hdel(qos.unacked_key, tag).execute()
+                    qos._remove_from_indices(tag).execute()  # its ownership too
             except Exception as error:  # Redis away again: kept for the next connection
                 log.warning("could not settle message %s yet (%s); retrying on the next connection", tag, error)
                 return
