@@ -190,3 +190,27 @@ def test_a_sweep_gives_back_a_bounded_number_of_a_dead_workers_messages_each_onc
     _assert_nothing_held(redis_client)
     assert redis_client.smembers("unacked_owners") == set()  # the dead owner forgotten
     channel.connection.client.release()
+
+
+def test_status_tells_the_messages_held_by_a_worker_no_longer_alive(
+        redis_url: str, redis_client: redis.Redis, tmp_path: Path) -> None:
+    service = Service(redis_url, tmp_path, enrich="off")
+    from worker.service.celery_app import create_app
+
+    def status() -> str:
+        result = subprocess.run([sys.executable, "-m", "worker.cli", "status"], cwd=ROOT, env=service.env,
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    channel = create_app(redis_url).connection_for_read().default_channel
+    for number in range(3):
+        channel.basic_publish(channel.prepare_message(f"message {number}"), exchange="", routing_key="ingest")
+    channel.connection.client.release()
+    taker = subprocess.run([sys.executable, "-c", _TAKE_ALL_AND_DIE], cwd=ROOT, env=service.env,
+                           capture_output=True, text=True, timeout=120)
+    assert taker.returncode == -signal.SIGKILL, taker.stderr
+    assert "held        3 message(s) taken by workers, not yet acknowledged\n" in status()  # its lease still runs
+    wait_until(lambda: not redis_client.keys("unacked_lease:*"), LEASE_SECONDS + 5, "the dead one's lease to expire")
+    assert ("held        3 message(s) taken by workers, not yet acknowledged; 3 of them held by 1 worker(s) "
+            "no longer alive, given back by the next sweep of a live worker\n") in status()

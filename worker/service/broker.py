@@ -203,6 +203,39 @@ return found
 """
 
 
+UNACKED = kombu_redis.Channel.unacked_key  # kombu's ``unacked`` hash, for readers without a channel
+
+
+@dataclass(frozen=True)
+class Held:
+    """Messages taken by workers and not yet acknowledged, and those of them that workers no
+    longer alive (lease expired) still hold: the next sweep of a live worker gives them back."""
+
+    total: int
+    owners: int  # worker processes holding messages, alive or not
+    of_dead: int
+    dead: int
+
+    @classmethod
+    def read(cls, client) -> Held:  # type: ignore[no-untyped-def]
+        owners = [bytes_to_str(owner) for owner in client.smembers(f"{UNACKED}_owners")]
+        pipe = client.pipeline(transaction=False)
+        pipe.hlen(UNACKED)
+        for owner in owners:
+            pipe.exists(f"{UNACKED}_lease:{owner}")
+            pipe.scard(f"{UNACKED}_owned:{owner}")
+        total, *replies = pipe.execute()
+        dead = [held for alive, held in zip(replies[::2], replies[1::2]) if not alive and held]
+        return cls(total, sum(1 for held in replies[1::2] if held), sum(dead), len(dead))
+
+    def describe(self) -> str:
+        text = f"{self.total} message(s) taken by workers, not yet acknowledged"
+        if self.of_dead:
+            text += (f"; {self.of_dead} of them held by {self.dead} worker(s) no longer alive, given back "
+                     "by the next sweep of a live worker")
+        return text
+
+
 class QoS(kombu_redis.QoS):
     """kombu's acknowledgement emulation, each message owned by the worker process that took it
     (see the module's docstring)."""
