@@ -155,6 +155,37 @@ def test_a_live_worker_whose_task_is_stalled_past_the_lease_keeps_its_message(
         service.stop_all()
 
 
+def test_a_worker_paused_past_its_lease_loses_its_message_to_another_and_the_file_still_ends_as_one_record(
+        redis_url: str, redis_client: redis.Redis, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """SIGSTOP of the whole worker (``docker pause``, a host frozen): it can no longer say it is
+    alive, so its message goes to another worker; resumed, it finishes the file too. Twice
+    processed, never lost: the record is the same (its id comes from the content)."""
+    service = Service(redis_url, tmp_path, enrich="off")  # visibility timeout: 600 s
+    try:
+        service.start_worker("paused", concurrency=1)
+        service.start_watcher()
+        shutil.copy(SEEDS[0], service.inbox / "paused.txt")
+        wait_until(lambda: _attempts_begun(redis_client) == [1], 60, "the task to begin")
+        paused = service.processes["paused"]
+        os.killpg(paused.pid, signal.SIGSTOP)
+        assert len(_held_by(redis_client, paused.pid)) == 1 and service.records_list() == []
+        stopped_at = time.monotonic()
+        service.start_worker("other", concurrency=1)
+        [record] = service.wait_for_records(1, timeout=LEASE_SECONDS + 2 * SWEEP_SECONDS + 30)
+        taken_over = time.monotonic() - stopped_at
+        assert _held_by(redis_client, paused.pid) == []
+        os.killpg(paused.pid, signal.SIGCONT)
+        service.wait_for_log("paused", "this worker's lease had expired", 30)
+        wait_until(lambda: _attempts_begun(redis_client) == [], 30, "the paused worker to finish its task")
+        time.sleep(1)
+        assert [r["id"] for r in service.records_list()] == [record["id"]] and service.failures_list() == []
+        _assert_nothing_held(redis_client)
+        _report(capsys, f"a worker paused mid-task: its file processed by another {taken_over:.1f}s later, "
+                        "then by itself once resumed; one record")
+    finally:
+        service.stop_all()
+
+
 # Takes every message of the queue, as a worker's prefetch and waiting retries do, and is
 # killed holding them all.
 _TAKE_ALL_AND_DIE = """

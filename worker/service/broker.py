@@ -295,6 +295,25 @@ class QoS(kombu_redis.QoS):
         with self.channel.conn_or_acquire(client) as client:
             client.transaction(restore_transaction, self.unacked_key, by_tag)
 
+    def give_back(self, tag, client=None, leftmost=False):  # type: ignore[no-untyped-def]
+        """Put a message this process took back in its queue, unless it is no longer its own:
+        a worker whose lease lapsed (cut off from Redis, paused) must not queue again a message
+        that another worker was given meanwhile and may be processing."""
+        self.restore_by_tag(tag, client, leftmost, owner=self.owner)
+
+    def reject(self, delivery_tag, requeue=False):  # type: ignore[no-untyped-def]
+        if requeue:
+            self.give_back(delivery_tag, leftmost=True)
+        else:
+            self._remove_from_indices(delivery_tag).execute()
+        virtual.QoS.ack(self, delivery_tag)
+
+    def restore_unacked(self, client=None):  # type: ignore[no-untyped-def]
+        with self.channel.conn_or_acquire(client) as client:
+            for tag in self._delivered:
+                self.give_back(tag, client)
+        self._delivered.clear()
+
     def refresh_lease(self, client) -> None:  # type: ignore[no-untyped-def]
         """Say this process is alive for ``LEASE_SECONDS`` more."""
         owner = self.owner
@@ -343,7 +362,7 @@ class Channel(kombu_redis.Channel):
 
     def _restore(self, message, leftmost=False):  # type: ignore[no-untyped-def]
         """Given back (``basic_recover``) as anywhere else: its ownership dropped too."""
-        self.qos.restore_by_tag(message.delivery_tag, leftmost=leftmost)
+        self.qos.give_back(message.delivery_tag, leftmost=leftmost)
 
     def _brpop_start(self, timeout=None):  # type: ignore[no-untyped-def]
         queues = list(self.active_queues)

@@ -96,7 +96,7 @@ class Unsettled:
         for tag, requeue in list(self.pending.items()):
             try:
                 if requeue:
-                    qos.restore_by_tag(tag, leftmost=True)  # leftmost: kombu's name for "next out"
+                    qos.give_back(tag, leftmost=True)  # leftmost: kombu's name for "next out"
                 else:
                     qos._remove_from_indices(tag).execute()  # its ownership too
             except Exception as error:  # Redis away again: kept for the next connection
