@@ -44,6 +44,7 @@ from kombu.transport import redis as kombu_redis
 from kombu.transport import virtual
 from kombu.utils.encoding import bytes_to_str
 from kombu.utils.json import dumps, loads
+from kombu.utils.objects import cached_property
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +204,22 @@ return found
 """
 
 
-UNACKED = kombu_redis.Channel.unacked_key  # kombu's ``unacked`` hash, for readers without a channel
+UNACKED = kombu_redis.Channel.unacked_key  # kombu's ``unacked`` hash
+
+
+@dataclass(frozen=True)
+class OwnerKeys:
+    """Where ownership lives, beside kombu's ``unacked`` hash: tag -> owner (``by_tag``), the
+    owners holding messages (``owners``), and per owner its tags and its lease (key prefixes)."""
+
+    by_tag: str
+    owners: str
+    owned: str
+    lease: str
+
+    @classmethod
+    def of(cls, unacked: str = UNACKED) -> OwnerKeys:
+        return cls(f"{unacked}_owner", f"{unacked}_owners", f"{unacked}_owned:", f"{unacked}_lease:")
 
 
 @dataclass(frozen=True)
@@ -212,21 +228,21 @@ class Held:
     longer alive (lease expired) still hold: the next sweep of a live worker gives them back."""
 
     total: int
-    owners: int  # worker processes holding messages, alive or not
     of_dead: int
-    dead: int
+    dead: int  # workers no longer alive holding messages
 
     @classmethod
     def read(cls, client) -> Held:  # type: ignore[no-untyped-def]
-        owners = [bytes_to_str(owner) for owner in client.smembers(f"{UNACKED}_owners")]
+        keys = OwnerKeys.of()
+        owners = [bytes_to_str(owner) for owner in client.smembers(keys.owners)]
         pipe = client.pipeline(transaction=False)
         pipe.hlen(UNACKED)
         for owner in owners:
-            pipe.exists(f"{UNACKED}_lease:{owner}")
-            pipe.scard(f"{UNACKED}_owned:{owner}")
+            pipe.exists(keys.lease + owner)
+            pipe.scard(keys.owned + owner)
         total, *replies = pipe.execute()
         dead = [held for alive, held in zip(replies[::2], replies[1::2]) if not alive and held]
-        return cls(total, sum(1 for held in replies[1::2] if held), sum(dead), len(dead))
+        return cls(total, sum(dead), len(dead))
 
     def describe(self) -> str:
         text = f"{self.total} message(s) taken by workers, not yet acknowledged"
@@ -244,48 +260,44 @@ class QoS(kombu_redis.QoS):
     def owner(self) -> str:
         return owner_id()
 
-    def _owner_keys(self) -> tuple[str, str, str]:
-        unacked = self.unacked_key
-        return f"{unacked}_owner", f"{unacked}_owners", f"{unacked}_owned:"
-
-    def lease_key(self, owner: str) -> str:
-        return f"{self.unacked_key}_lease:{owner}"
+    @cached_property
+    def owner_keys(self) -> OwnerKeys:
+        return OwnerKeys.of(self.unacked_key)
 
     def append(self, message, delivery_tag):  # type: ignore[no-untyped-def]
         """kombu's, with the ownership and a fresh lease written in the same transaction: what
         the ``unacked`` hash holds has an owner from the first moment (also for a consumer that
         runs no sweep, as ``basic_get``)."""
         delivery = message.delivery_info
-        owner = self.owner
-        by_tag, owners, owned = self._owner_keys()
+        owner, keys = self.owner, self.owner_keys
         with self.pipe_or_acquire() as pipe:
             pipe.zadd(self.unacked_index_key, {delivery_tag: time.time()}) \
                 .hset(self.unacked_key, delivery_tag, dumps([message._raw, delivery["exchange"],
                                                                          delivery["routing_key"]])) \
-                .hset(by_tag, delivery_tag, owner).sadd(owned + owner, delivery_tag).sadd(owners, owner) \
-                .set(self.lease_key(owner), 1, ex=LEASE_SECONDS) \
+                .hset(keys.by_tag, delivery_tag, owner).sadd(keys.owned + owner, delivery_tag) \
+                .sadd(keys.owners, owner).set(keys.lease + owner, 1, ex=LEASE_SECONDS) \
                 .execute()
             virtual.QoS.append(self, message, delivery_tag)
 
     def _remove_from_indices(self, delivery_tag, pipe=None, owner=None):  # type: ignore[no-untyped-def]
         """Acknowledged or given back: its ownership goes with it (``owner``: as read, or this
         process, which acknowledges only what it took)."""
-        by_tag, _, owned = self._owner_keys()
+        keys = self.owner_keys
         pipe = super()._remove_from_indices(delivery_tag, pipe)
-        return pipe.hdel(by_tag, delivery_tag).srem(owned + (owner or self.owner), delivery_tag)
+        return pipe.hdel(keys.by_tag, delivery_tag).srem(keys.owned + (owner or self.owner), delivery_tag)
 
     def restore_by_tag(self, tag, client=None, leftmost=False, owner=None):  # type: ignore[no-untyped-def]
         """kombu's give-back (a transaction: restored once, whoever else tries), its ownership
         dropped with it. With ``owner``, the message goes back only if that owner still holds
         it: taken since by another worker (its tag is the same), it stays with that one."""
-        by_tag, _, owned = self._owner_keys()
+        keys = self.owner_keys
 
         def restore_transaction(pipe):  # type: ignore[no-untyped-def]
-            payload, held_by = pipe.hget(self.unacked_key, tag), pipe.hget(by_tag, tag)
+            payload, held_by = pipe.hget(self.unacked_key, tag), pipe.hget(keys.by_tag, tag)
             held_by = held_by and bytes_to_str(held_by)
             pipe.multi()
             if owner is not None and held_by != owner:
-                pipe.srem(owned + owner, tag)
+                pipe.srem(keys.owned + owner, tag)
                 return
             self._remove_from_indices(tag, pipe, held_by)
             if payload:
@@ -293,7 +305,7 @@ class QoS(kombu_redis.QoS):
                 self.channel._do_restore_message(message, exchange, routing_key, pipe, leftmost)
 
         with self.channel.conn_or_acquire(client) as client:
-            client.transaction(restore_transaction, self.unacked_key, by_tag)
+            client.transaction(restore_transaction, self.unacked_key, keys.by_tag)
 
     def give_back(self, tag, client=None, leftmost=False):  # type: ignore[no-untyped-def]
         """Put a message this process took back in its queue, unless it is no longer its own:
@@ -317,7 +329,7 @@ class QoS(kombu_redis.QoS):
     def refresh_lease(self, client) -> None:  # type: ignore[no-untyped-def]
         """Say this process is alive for ``LEASE_SECONDS`` more."""
         owner = self.owner
-        lapsed = client.set(self.lease_key(owner), 1, ex=LEASE_SECONDS, get=True) is None
+        lapsed = client.set(self.owner_keys.lease + owner, 1, ex=LEASE_SECONDS, get=True) is None
         if lapsed and owner in _LEASED:
             log.warning("this worker's lease had expired (paused, or cut off from Redis, for over %d s): "
                         "other workers were given the messages it held; the ones it still runs may be "
@@ -326,8 +338,8 @@ class QoS(kombu_redis.QoS):
 
     def restore_orphans(self, client) -> int:  # type: ignore[no-untyped-def]
         """Give back what workers whose lease expired still own (at most ``ORPHANS_PER_SWEEP``)."""
-        _, owners, owned = self._owner_keys()
-        found = client.eval(_ORPHANS, 1, owners, self.lease_key(""), owned, ORPHANS_PER_SWEEP)
+        keys = self.owner_keys
+        found = client.eval(_ORPHANS, 1, keys.owners, keys.lease, keys.owned, ORPHANS_PER_SWEEP)
         pairs = [(bytes_to_str(found[i]), bytes_to_str(found[i + 1])) for i in range(0, len(found), 2)]
         for owner, tag in pairs:
             self.restore_by_tag(tag, client, owner=owner)

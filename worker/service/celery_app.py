@@ -8,7 +8,9 @@ a task raises (the task catches every error it can turn into a record itself, so
 A Redis restart must not leave messages parked for the visibility timeout (10 minutes): what a
 worker had taken but not started when its broker connection broke is given back as it
 reconnects (``Consumer``), and an acknowledgement or a give-back that could not reach Redis
-is settled on the live connection as soon as there is one (``Request``, ``Unsettled``).
+is settled on the live connection as soon as there is one (``Request``, ``Unsettled``). Nor
+does a worker killed outright (kill -9, the OOM killer, a container killed): what it held comes
+back once its lease expires, within about 20 s (``broker``).
 """
 
 from __future__ import annotations
