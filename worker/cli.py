@@ -466,7 +466,7 @@ def status() -> None:
     import orjson
     import redis
 
-    from .service.broker import QueueState
+    from .service.broker import Held, QueueState
     from .service.redis_client import DEAD, FAULTS, IGNORED, STATS, connect, probe, redact
 
     client = probe(connect(url))  # one attempt: a dead Redis is reported at once
@@ -480,6 +480,7 @@ def status() -> None:
     click.echo(f"queue       {queue.depth} message(s) in '{settings.queue}': {queue.waiting} waiting, "
                f"{queue.taking} in the taking list (taken, not yet recorded by a worker)")
     click.echo(f"oldest      {queue.oldest()}")
+    click.echo(f"held        {Held.read(client).describe()}")
     for key in ("queued", "records", "duplicates", "skipped", "failed"):
         click.echo(f"{key:<11} {stats.get(key, 0)}")
     kinds = Counter(orjson.loads(raw)["error"]["type"] for _, raw in client.hscan_iter(DEAD, count=1000))

@@ -134,8 +134,9 @@ class Settings(BaseSettings):
     )
     visibility_timeout: int = Field(
         600, ge=1,
-        description="Seconds before a message taken by a worker that died (kill -9, power loss) "
-        "is given to another worker. Keep it well above the longest task (tasks stop at 300 s).",
+        description="Seconds before a message still unacknowledged is given to another worker, "
+        "even by a live worker (a worker that died is found out sooner, by its lease). Keep it well "
+        "above the longest task (tasks stop at 300 s).",
     )
     retry_backoff_max: int = Field(
         60, ge=1, description="Upper bound, in seconds, of the exponential back-off between retries "

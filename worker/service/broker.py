@@ -16,19 +16,35 @@ the content).
 
 Only a worker consuming a single queue without priorities takes this way (``BLMOVE`` reads one
 list); the app configures exactly that. Anything else falls back to kombu's ``BRPOP``.
+
+A message taken stays in kombu's ``unacked`` hash until acknowledged; kombu gives it back only
+after the visibility timeout (10 minutes), as it cannot tell a dead worker from a slow one. Here
+each message taken is *owned* by the worker process that took it (``unacked_owner``: tag ->
+owner, and ``unacked_owned:<owner>``, a set per owner for the sweep), and every owner keeps a
+*lease*, a Redis key with a TTL of ``LEASE_SECONDS`` that its sweep refreshes. A worker killed
+outright (kill -9, the OOM killer, a container killed) stops refreshing it; once it has expired,
+the sweep of any other worker (or of the next one started) gives back what it owned, whatever
+its age: within ``LEASE_SECONDS`` plus one sweep. The visibility timeout stays the backstop for
+messages of a live owner (a long task is never taken from a live worker) and for messages
+recorded without an owner (by an older version).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 import time
 from dataclasses import dataclass
 
 import redis
 from redis._parsers.base import BaseParser
 from kombu.transport import redis as kombu_redis
+from kombu.transport import virtual
 from kombu.utils.encoding import bytes_to_str
-from kombu.utils.json import loads
+from kombu.utils.json import dumps, loads
+from kombu.utils.objects import cached_property
 
 log = logging.getLogger(__name__)
 
@@ -142,9 +158,202 @@ def stamp(headers: dict) -> None:
     headers[QUEUED_AT] = int(time.time() * 1000)
 
 
+# The lease of a worker process on the messages it took. Its sweep refreshes it every
+# ``unacked_restore_interval`` seconds (at most LEASE_SECONDS / 3, set in ``celery_app``): two
+# refreshes may be missed (a main loop held up by a busy machine, a Redis failover of a few
+# seconds) before its messages go to others. 15 s: a dead worker's messages come back in
+# seconds, not minutes; a shorter lease would hand out messages of a live worker whenever its
+# host stalls. The TTL runs on Redis's clock: no host clock is ever compared.
+LEASE_SECONDS = 15
+ORPHANS_PER_SWEEP = 200  # messages of dead owners one sweep gives back: a bounded pass, however many
+
+_OWNER_PROCESS: tuple[int, str] | None = None
+_LEASED: set[str] = set()  # owners whose lease this process wrote: a missing one then lapsed
+
+
+def owner_id() -> str:
+    """This process's name as an owner: host, pid and a random token, as a restarted container
+    has the same host name and pid 1 again. A forked child is a new owner."""
+    global _OWNER_PROCESS
+    if _OWNER_PROCESS is None or _OWNER_PROCESS[0] != os.getpid():
+        _OWNER_PROCESS = (os.getpid(), f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}")
+    return _OWNER_PROCESS[1]
+
+
+# Owners whose lease has expired, and up to ARGV[3] of the tags each still owns (owner, tag,
+# owner, tag, ...). A dead owner that owns nothing any more is forgotten. The owners' set holds
+# one entry per live worker process, and the tags returned are bounded: a bounded pass.
+_ORPHANS = """
+local room = tonumber(ARGV[3])
+local found = {}
+for _, owner in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('EXISTS', ARGV[1] .. owner) == 0 then
+    local owned = ARGV[2] .. owner
+    if redis.call('SCARD', owned) == 0 then
+      redis.call('SREM', KEYS[1], owner)
+    elseif room > 0 then
+      for _, tag in ipairs(redis.call('SRANDMEMBER', owned, room)) do
+        found[#found + 1] = owner
+        found[#found + 1] = tag
+        room = room - 1
+      end
+    end
+  end
+end
+return found
+"""
+
+
+UNACKED = kombu_redis.Channel.unacked_key  # kombu's ``unacked`` hash
+
+
+@dataclass(frozen=True)
+class OwnerKeys:
+    """Where ownership lives, beside kombu's ``unacked`` hash: tag -> owner (``by_tag``), the
+    owners holding messages (``owners``), and per owner its tags and its lease (key prefixes)."""
+
+    by_tag: str
+    owners: str
+    owned: str
+    lease: str
+
+    @classmethod
+    def of(cls, unacked: str = UNACKED) -> OwnerKeys:
+        return cls(f"{unacked}_owner", f"{unacked}_owners", f"{unacked}_owned:", f"{unacked}_lease:")
+
+
+@dataclass(frozen=True)
+class Held:
+    """Messages taken by workers and not yet acknowledged, and those of them that workers no
+    longer alive (lease expired) still hold: the next sweep of a live worker gives them back."""
+
+    total: int
+    of_dead: int
+    dead: int  # workers no longer alive holding messages
+
+    @classmethod
+    def read(cls, client) -> Held:  # type: ignore[no-untyped-def]
+        keys = OwnerKeys.of()
+        owners = [bytes_to_str(owner) for owner in client.smembers(keys.owners)]
+        pipe = client.pipeline(transaction=False)
+        pipe.hlen(UNACKED)
+        for owner in owners:
+            pipe.exists(keys.lease + owner)
+            pipe.scard(keys.owned + owner)
+        total, *replies = pipe.execute()
+        dead = [held for alive, held in zip(replies[::2], replies[1::2]) if not alive and held]
+        return cls(total, sum(dead), len(dead))
+
+    def describe(self) -> str:
+        text = f"{self.total} message(s) taken by workers, not yet acknowledged"
+        if self.of_dead:
+            text += (f"; {self.of_dead} of them held by {self.dead} worker(s) no longer alive, given back "
+                     "by the next sweep of a live worker")
+        return text
+
+
 class QoS(kombu_redis.QoS):
+    """kombu's acknowledgement emulation, each message owned by the worker process that took it
+    (see the module's docstring)."""
+
+    @property
+    def owner(self) -> str:
+        return owner_id()
+
+    @cached_property
+    def owner_keys(self) -> OwnerKeys:
+        return OwnerKeys.of(self.unacked_key)
+
+    def append(self, message, delivery_tag):  # type: ignore[no-untyped-def]
+        """kombu's, with the ownership and a fresh lease written in the same transaction: what
+        the ``unacked`` hash holds has an owner from the first moment (also for a consumer that
+        runs no sweep, as ``basic_get``)."""
+        delivery = message.delivery_info
+        owner, keys = self.owner, self.owner_keys
+        with self.pipe_or_acquire() as pipe:
+            pipe.zadd(self.unacked_index_key, {delivery_tag: time.time()}) \
+                .hset(self.unacked_key, delivery_tag, dumps([message._raw, delivery["exchange"],
+                                                                         delivery["routing_key"]])) \
+                .hset(keys.by_tag, delivery_tag, owner).sadd(keys.owned + owner, delivery_tag) \
+                .sadd(keys.owners, owner).set(keys.lease + owner, 1, ex=LEASE_SECONDS) \
+                .execute()
+            virtual.QoS.append(self, message, delivery_tag)
+
+    def _remove_from_indices(self, delivery_tag, pipe=None, owner=None):  # type: ignore[no-untyped-def]
+        """Acknowledged or given back: its ownership goes with it (``owner``: as read, or this
+        process, which acknowledges only what it took)."""
+        keys = self.owner_keys
+        pipe = super()._remove_from_indices(delivery_tag, pipe)
+        return pipe.hdel(keys.by_tag, delivery_tag).srem(keys.owned + (owner or self.owner), delivery_tag)
+
+    def restore_by_tag(self, tag, client=None, leftmost=False, owner=None):  # type: ignore[no-untyped-def]
+        """kombu's give-back (a transaction: restored once, whoever else tries), its ownership
+        dropped with it. With ``owner``, the message goes back only if that owner still holds
+        it: taken since by another worker (its tag is the same), it stays with that one."""
+        keys = self.owner_keys
+
+        def restore_transaction(pipe):  # type: ignore[no-untyped-def]
+            payload, held_by = pipe.hget(self.unacked_key, tag), pipe.hget(keys.by_tag, tag)
+            held_by = held_by and bytes_to_str(held_by)
+            pipe.multi()
+            if owner is not None and held_by != owner:
+                pipe.srem(keys.owned + owner, tag)
+                return
+            self._remove_from_indices(tag, pipe, held_by)
+            if payload:
+                message, exchange, routing_key = loads(bytes_to_str(payload))
+                self.channel._do_restore_message(message, exchange, routing_key, pipe, leftmost)
+
+        with self.channel.conn_or_acquire(client) as client:
+            client.transaction(restore_transaction, self.unacked_key, keys.by_tag)
+
+    def give_back(self, tag, client=None, leftmost=False):  # type: ignore[no-untyped-def]
+        """Put a message this process took back in its queue, unless it is no longer its own:
+        a worker whose lease lapsed (cut off from Redis, paused) must not queue again a message
+        that another worker was given meanwhile and may be processing."""
+        self.restore_by_tag(tag, client, leftmost, owner=self.owner)
+
+    def reject(self, delivery_tag, requeue=False):  # type: ignore[no-untyped-def]
+        if requeue:
+            self.give_back(delivery_tag, leftmost=True)
+        else:
+            self._remove_from_indices(delivery_tag).execute()
+        virtual.QoS.ack(self, delivery_tag)
+
+    def restore_unacked(self, client=None):  # type: ignore[no-untyped-def]
+        with self.channel.conn_or_acquire(client) as client:
+            for tag in self._delivered:
+                self.give_back(tag, client)
+        self._delivered.clear()
+
+    def refresh_lease(self, client) -> None:  # type: ignore[no-untyped-def]
+        """Say this process is alive for ``LEASE_SECONDS`` more."""
+        owner = self.owner
+        lapsed = client.set(self.owner_keys.lease + owner, 1, ex=LEASE_SECONDS, get=True) is None
+        if lapsed and owner in _LEASED:
+            log.warning("this worker's lease had expired (paused, or cut off from Redis, for over %d s): "
+                        "other workers were given the messages it held; the ones it still runs may be "
+                        "processed twice", LEASE_SECONDS)
+        _LEASED.add(owner)
+
+    def restore_orphans(self, client) -> int:  # type: ignore[no-untyped-def]
+        """Give back what workers whose lease expired still own (at most ``ORPHANS_PER_SWEEP``)."""
+        keys = self.owner_keys
+        found = client.eval(_ORPHANS, 1, keys.owners, keys.lease, keys.owned, ORPHANS_PER_SWEEP)
+        pairs = [(bytes_to_str(found[i]), bytes_to_str(found[i + 1])) for i in range(0, len(found), 2)]
+        for owner, tag in pairs:
+            self.restore_by_tag(tag, client, owner=owner)
+        if pairs:
+            log.warning("gave back %d message(s) held by %d worker(s) no longer alive (lease expired): %s",
+                        len(pairs), len({owner for owner, _ in pairs}), ", ".join(sorted({o for o, _ in pairs})))
+        return len(pairs)
+
     def restore_visible(self, start=0, num=10, interval=10):  # type: ignore[no-untyped-def]
+        with self.channel.conn_or_acquire() as client:
+            self.refresh_lease(client)
         super().restore_visible(start, num, interval)
+        with self.channel.conn_or_acquire() as client:
+            self.restore_orphans(client)
         for queue in self.channel.active_queues:
             key = taking_key(queue)
             with self.channel.conn_or_acquire() as client:
@@ -162,6 +371,10 @@ class Channel(kombu_redis.Channel):
     # the dead for 5 minutes. A sweep takes milliseconds, and two overlapping ones are harmless
     # (each message is restored in a transaction watching the ``unacked`` hash: once).
     unacked_mutex_expire = 5
+
+    def _restore(self, message, leftmost=False):  # type: ignore[no-untyped-def]
+        """Given back (``basic_recover``) as anywhere else: its ownership dropped too."""
+        self.qos.give_back(message.delivery_tag, leftmost=leftmost)
 
     def _brpop_start(self, timeout=None):  # type: ignore[no-untyped-def]
         queues = list(self.active_queues)

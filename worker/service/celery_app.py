@@ -8,7 +8,9 @@ a task raises (the task catches every error it can turn into a record itself, so
 A Redis restart must not leave messages parked for the visibility timeout (10 minutes): what a
 worker had taken but not started when its broker connection broke is given back as it
 reconnects (``Consumer``), and an acknowledgement or a give-back that could not reach Redis
-is settled on the live connection as soon as there is one (``Request``, ``Unsettled``).
+is settled on the live connection as soon as there is one (``Request``, ``Unsettled``). Nor
+does a worker killed outright (kill -9, the OOM killer, a container killed): what it held comes
+back once its lease expires, within about 20 s (``broker``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from celery.worker import state as worker_state
 from celery.worker.state import active_requests, reserved_requests, scheduled_requests
 
 from ..settings import get_settings
-from .broker import stamp
+from .broker import LEASE_SECONDS, stamp
 
 
 def create_app(broker_url: str | None = None) -> Celery:
@@ -54,8 +56,9 @@ def create_app(broker_url: str | None = None) -> Celery:
         broker_transport_options={
             "visibility_timeout": settings.visibility_timeout,
             "priority_steps": [0],  # one list per queue: what ``broker`` takes from atomically
-            # Sweep for messages of dead workers often enough to honour the timeout.
-            "unacked_restore_interval": max(1, min(10, settings.visibility_timeout // 4)),
+            # Sweep for messages of dead workers, and refresh this worker's lease on what it
+            # holds, often enough to honour the timeout and the lease (``broker.LEASE_SECONDS``).
+            "unacked_restore_interval": max(1, min(LEASE_SECONDS // 3, settings.visibility_timeout // 4)),
             "unacked_restore_throttle": 1,
         },
         worker_hijack_root_logger=False,
@@ -95,10 +98,9 @@ class Unsettled:
         for tag, requeue in list(self.pending.items()):
             try:
                 if requeue:
-                    qos.restore_by_tag(tag, leftmost=True)  # leftmost: kombu's name for "next out"
+                    qos.give_back(tag, leftmost=True)  # leftmost: kombu's name for "next out"
                 else:
-                    with self.channel.conn_or_acquire() as client:
-                        client.pipeline().zrem(qos.unacked_index_key, tag).hdel(qos.unacked_key, tag).execute()
+                    qos._remove_from_indices(tag).execute()  # its ownership too
             except Exception as error:  # Redis away again: kept for the next connection
                 log.warning("could not settle message %s yet (%s); retrying on the next connection", tag, error)
                 return
