@@ -39,7 +39,7 @@ test-fast: install
 ## It prints its own time at the end.
 bench: install
 	@start=$$(date +%s); set -e; \
-	for bench in "run.py" "watcher.py" "fanout.py" "hostile_inputs.py --write" \
+	for bench in "run.py" "watcher.py" "fanout.py" "redelivery.py" "hostile_inputs.py --write" \
 	             "html_quality.py --write" "wide_convention.py --write" "normalise_quality.py --write" "dedupe_quality.py" \
 	             "enrich_quality.py" "stories_quality.py --write" \
 	             "store.py --e2e-off 500 --e2e-full 60 --write" "web.py --write"; do \
