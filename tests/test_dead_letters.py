@@ -42,7 +42,8 @@ def test_binary_file_becomes_a_failure_record_and_the_next_file_still_a_record(
     failure = service.failures_list()[0]
     assert failure["source"]["name"] == "image.txt"
     assert failure["error"]["type"] == "not_text"
-    assert redis_client.hlen("ingest:dead") == 1
+    # the worker writes the failure's file first, its dead letter a moment after
+    wait_until(lambda: redis_client.hlen("ingest:dead") == 1, 30, "one dead letter")
 
 
 def test_failed_list_shows_the_dead_letter_and_retry_queues_it_again(
@@ -57,9 +58,11 @@ def test_failed_list_shows_the_dead_letter_and_retry_queues_it_again(
                30, "the retried input to fail again")
 
 
-def test_status_reports_queue_and_counters(service: Service) -> None:
+def test_status_reports_queue_and_counters(service: Service, redis_client: redis.Redis) -> None:
     shutil.copy(SEEDS[1], service.inbox / "one.txt")
     service.wait_for_records(1)
+    # the worker counts a record in Redis a moment after it writes the record's file
+    wait_until(lambda: redis_client.hget("ingest:stats", "records") == b"1", 30, "the record counted")
     result = _cli(service, "status")
     assert result.returncode == 0
     assert "records     1" in result.stdout
@@ -93,6 +96,7 @@ def test_messages_celery_refuses_before_the_task_runs_become_dead_letters(
         service.start_worker()
         wait_until(lambda: len(service.failures_list()) == 4, 60,
                    "four failure records:\n" + service.log_text("worker"))
+        wait_until(lambda: redis_client.hlen("ingest:dead") == 4, 30, "four dead letters")  # written after the files
     finally:
         app.close()
         service.stop_all()
@@ -123,6 +127,7 @@ def test_a_message_whose_body_cannot_be_decoded_becomes_a_dead_letter(
                                                  content_type="application/json", content_encoding="binary")
         service.start_worker()
         wait_until(lambda: len(service.failures_list()) == 1, 60, "a failure record:\n" + service.log_text("worker"))
+        wait_until(lambda: redis_client.hlen("ingest:dead") == 1, 30, "a dead letter")  # written after the file
     finally:
         service.stop_all()
     (failure,) = service.failures_list()
