@@ -108,12 +108,15 @@ def test_a_message_taken_by_a_worker_that_lost_its_connection_is_given_back(
         shutil.copy(SEEDS[0], service.inbox / "taken.txt")
         wait_until(lambda: client.llen("ingest") == 1, 30, "the file's message in the queue")
         client.lmove("ingest", "ingest:taking", "RIGHT", "LEFT")  # taken, then the taker was gone
-        started = time.monotonic()
         service.start_worker(concurrency=1)
+        # Timed from the worker's start-up, which alone took 15-20 s at load 7 (60 s at load
+        # 12 is within reach): the give-back (two sweeps, 10 s apart) is timed from "ready."
+        service.wait_for_log("worker", "ready.", 120)
+        ready = time.monotonic()
         records = service.wait_for_records(1, timeout=60)
         assert [r["source"]["path"] for r in records] == ["taken.txt"]
         assert client.llen("ingest:taking") == 0
-        _report(capsys, f"stranded take: given back and processed {time.monotonic() - started:.1f}s after a worker started")
+        _report(capsys, f"stranded take: given back and processed {time.monotonic() - ready:.1f}s after a worker was ready")
     finally:
         service.stop_all()
         server.stop()
@@ -147,12 +150,13 @@ def test_a_worker_killed_holding_the_redelivery_sweeps_lock_delays_no_redelivery
                                 capture_output=True, text=True, timeout=60)
         assert victim.returncode == -signal.SIGKILL, victim.stderr
         assert client.llen("ingest") == 0 and client.hlen("unacked") == 1
-        started = time.monotonic()
         service.start_worker("survivor", concurrency=1)
+        service.wait_for_log("survivor", "ready.", 120)  # start-up alone: 12-16 s at load 6, not the lock's doing
+        ready = time.monotonic()
         wait_until(lambda: outcome_count(service) == 1, 30, "the dead worker's file redelivered")
         assert [r["source"]["path"] for r in service.records_list()] == ["held.txt"]
-        _report(capsys, f"killed holding the sweep lock: its message redelivered in {time.monotonic() - started:.1f}s "
-                        f"(visibility timeout 5 s)")
+        _report(capsys, f"killed holding the sweep lock: its message redelivered {time.monotonic() - ready:.1f}s "
+                        f"after the survivor was ready (visibility timeout 5 s)")
     finally:
         service.stop_all()
 
