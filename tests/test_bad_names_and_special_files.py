@@ -78,7 +78,7 @@ def test_unreadable_file_gives_a_failure_record(redis_url: str, tmp_path: Path) 
         shutil.copy(SEEDS[2], locked)
         locked.chmod(0)
         locked.rename(service.inbox / "locked.txt")
-        wait_until(lambda: len(service.failures_list()) == 1, 30, "a failure record:\n" + service.log_text("watcher"))
+        wait_until(lambda: len(service.failures_list()) == 1, 30, lambda: "a failure record:\n" + service.log_text("watcher"))
         failure = service.failures_list()[0]
         assert failure["error"]["type"] == "unreadable"
         assert failure["error"]["message"] == "permission denied: the file cannot be read"

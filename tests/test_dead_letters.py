@@ -95,7 +95,7 @@ def test_messages_celery_refuses_before_the_task_runs_become_dead_letters(
             connection.SimpleQueue("ingest").put({"hello": "world"}, serializer="json")
         service.start_worker()
         wait_until(lambda: len(service.failures_list()) == 4, 60,
-                   "four failure records:\n" + service.log_text("worker"))
+                   lambda: "four failure records:\n" + service.log_text("worker"))
         wait_until(lambda: redis_client.hlen("ingest:dead") == 4, 30, "four dead letters")  # written after the files
     finally:
         app.close()
@@ -126,7 +126,7 @@ def test_a_message_whose_body_cannot_be_decoded_becomes_a_dead_letter(
             connection.SimpleQueue("ingest").put(b"\xff\xfe{not json", serializer=None,
                                                  content_type="application/json", content_encoding="binary")
         service.start_worker()
-        wait_until(lambda: len(service.failures_list()) == 1, 60, "a failure record:\n" + service.log_text("worker"))
+        wait_until(lambda: len(service.failures_list()) == 1, 60, lambda: "a failure record:\n" + service.log_text("worker"))
         wait_until(lambda: redis_client.hlen("ingest:dead") == 1, 30, "a dead letter")  # written after the file
     finally:
         service.stop_all()
@@ -164,13 +164,13 @@ def test_retrying_the_dead_letters_of_two_failed_lines_of_one_slice_runs_each_li
         service.start_watcher()
         (service.inbox / "feed.jsonl").write_bytes(b"".join(rows))
         wait_until(lambda: service.log_text("worker").count("succeeded in") == 4, 60,  # the file, 3 slices
-                   "the file's tasks to end:\n" + service.log_text("worker"))
+                   lambda: "the file's tasks to end:\n" + service.log_text("worker"))
         assert outcome_count(service) == 30
         assert redis_client.hget("ingest:stats", "failed") == b"2"
         retried = _cli(service, "failed", "retry")
         assert "2 dead letter(s) queued again" in retried.stdout, retried.stderr
         wait_until(lambda: service.log_text("worker").count("succeeded in") == 6, 60,
-                   "the two retried messages to run:\n" + service.log_text("worker"))
+                   lambda: "the two retried messages to run:\n" + service.log_text("worker"))
     finally:
         service.stop_all()
     assert redis_client.hget("ingest:stats", "failed") == b"4"  # 2 + 1 + 1: not 2 + 2 + 2
