@@ -83,7 +83,7 @@ class Service:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def wait_for_log(self, name: str, text: str, timeout: float = 30) -> None:
-        wait_until(lambda: text in self.log_text(name), timeout, f"{name} to log {text!r}:\n{self.log_text(name)}")
+        wait_until(lambda: text in self.log_text(name), timeout, lambda: f"{name} to log {text!r}:\n{self.log_text(name)}")
 
     def records_list(self) -> list[dict]:
         return [json.loads(p.read_text()) for p in sorted(self.records.glob("*.json"))]
@@ -93,8 +93,8 @@ class Service:
 
     def wait_for_records(self, count: int, timeout: float = 60) -> list[dict]:
         wait_until(lambda: len(list(self.records.glob("*.json"))) >= count, timeout,
-                   f"{count} records; have {len(list(self.records.glob('*.json')))}\n"
-                   f"worker log:\n{self.log_text('worker')[-3000:]}\nwatcher log:\n{self.log_text('watcher')[-3000:]}")
+                   lambda: f"{count} records; have {len(list(self.records.glob('*.json')))}\n"
+                           f"worker log:\n{self.log_text('worker')[-3000:]}\nwatcher log:\n{self.log_text('watcher')[-3000:]}")
         return self.records_list()
 
 
@@ -111,11 +111,13 @@ def start_ingest_run(folder: Path, env: dict[str, str]) -> subprocess.Popen[byte
                             stdout=log, stderr=subprocess.STDOUT)
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+def wait_until(condition: Callable[[], bool], timeout: float, what: str | Callable[[], str]) -> None:
+    """``what`` may be a function, called when the wait gives up: a message holding a log then
+    shows the log as it ended, not as it was when the wait began (a string is built before)."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout}s waiting for {what() if callable(what) else what}")
         time.sleep(0.1)
 
 

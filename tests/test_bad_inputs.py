@@ -181,7 +181,7 @@ def test_service_turns_every_bad_input_dropped_at_once_into_failure_records_and_
     expected = {**{n: e for n, e in bad.EXPECTED.items() if n in names}, **bad.GENERATED}
     total = len(expected) + len(bad.JSONL_GOOD_LINES) + len(bad.JSONL_LINES) + 1  # + good.txt
     wait_until(lambda: outcome_count(service) >= total, 45,
-               f"{total} outcomes, have {outcome_count(service)}\n{service.log_text('worker')[-3000:]}")
+               lambda: f"{total} outcomes, have {outcome_count(service)}\n{service.log_text('worker')[-3000:]}")
 
     failures: dict[str, list[dict]] = {}
     for failure in service.failures_list():

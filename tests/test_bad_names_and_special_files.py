@@ -74,10 +74,11 @@ def test_unreadable_file_gives_a_failure_record(redis_url: str, tmp_path: Path) 
             [*prefix, sys.executable, "-m", "worker.cli", "watch"], cwd=ROOT, env=service.env,
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         service.wait_for_log("watcher", "watching")
-        locked = service.inbox / "locked.txt"
+        locked = tmp_path / "locked.txt"  # unreadable before it enters the inbox, or it may be read
         shutil.copy(SEEDS[2], locked)
         locked.chmod(0)
-        wait_until(lambda: len(service.failures_list()) == 1, 30, "a failure record:\n" + service.log_text("watcher"))
+        locked.rename(service.inbox / "locked.txt")
+        wait_until(lambda: len(service.failures_list()) == 1, 30, lambda: "a failure record:\n" + service.log_text("watcher"))
         failure = service.failures_list()[0]
         assert failure["error"]["type"] == "unreadable"
         assert failure["error"]["message"] == "permission denied: the file cannot be read"

@@ -43,7 +43,8 @@ def test_binary_file_becomes_a_failure_record_and_the_next_file_still_a_record(
     failure = service.failures_list()[0]
     assert failure["source"]["name"] == "image.txt"
     assert failure["error"]["type"] == "not_text"
-    assert redis_client.hlen("ingest:dead") == 1
+    # the worker writes the failure's file first, its dead letter a moment after
+    wait_until(lambda: redis_client.hlen("ingest:dead") == 1, 30, "one dead letter")
 
 
 def test_failed_list_shows_the_dead_letter_and_retry_queues_it_again(
@@ -58,9 +59,11 @@ def test_failed_list_shows_the_dead_letter_and_retry_queues_it_again(
                30, "the retried input to fail again")
 
 
-def test_status_reports_queue_and_counters(service: Service) -> None:
+def test_status_reports_queue_and_counters(service: Service, redis_client: redis.Redis) -> None:
     shutil.copy(SEEDS[1], service.inbox / "one.txt")
     service.wait_for_records(1)
+    # the worker counts a record in Redis a moment after it writes the record's file
+    wait_until(lambda: redis_client.hget("ingest:stats", "records") == b"1", 30, "the record counted")
     result = _cli(service, "status")
     assert result.returncode == 0
     assert "records     1" in result.stdout
@@ -93,7 +96,8 @@ def test_messages_celery_refuses_before_the_task_runs_become_dead_letters(
             connection.SimpleQueue("ingest").put({"hello": "world"}, serializer="json")
         service.start_worker()
         wait_until(lambda: len(service.failures_list()) == 4, 60,
-                   "four failure records:\n" + service.log_text("worker"))
+                   lambda: "four failure records:\n" + service.log_text("worker"))
+        wait_until(lambda: redis_client.hlen("ingest:dead") == 4, 30, "four dead letters")  # written after the files
     finally:
         app.close()
         service.stop_all()
@@ -123,7 +127,8 @@ def test_a_message_whose_body_cannot_be_decoded_becomes_a_dead_letter(
             connection.SimpleQueue("ingest").put(b"\xff\xfe{not json", serializer=None,
                                                  content_type="application/json", content_encoding="binary")
         service.start_worker()
-        wait_until(lambda: len(service.failures_list()) == 1, 60, "a failure record:\n" + service.log_text("worker"))
+        wait_until(lambda: len(service.failures_list()) == 1, 60, lambda: "a failure record:\n" + service.log_text("worker"))
+        wait_until(lambda: redis_client.hlen("ingest:dead") == 1, 30, "a dead letter")  # written after the file
     finally:
         service.stop_all()
     (failure,) = service.failures_list()
@@ -160,13 +165,13 @@ def test_retrying_the_dead_letters_of_two_failed_lines_of_one_slice_runs_each_li
         service.start_watcher()
         (service.inbox / "feed.jsonl").write_bytes(b"".join(rows))
         wait_until(lambda: service.log_text("worker").count("succeeded in") == 4, 60,  # the file, 3 slices
-                   "the file's tasks to end:\n" + service.log_text("worker"))
+                   lambda: "the file's tasks to end:\n" + service.log_text("worker"))
         assert outcome_count(service) == 30
         assert redis_client.hget("ingest:stats", "failed") == b"2"
         retried = _cli(service, "failed", "retry")
         assert "2 dead letter(s) queued again" in retried.stdout, retried.stderr
         wait_until(lambda: service.log_text("worker").count("succeeded in") == 6, 60,
-                   "the two retried messages to run:\n" + service.log_text("worker"))
+                   lambda: "the two retried messages to run:\n" + service.log_text("worker"))
     finally:
         service.stop_all()
     assert redis_client.hget("ingest:stats", "failed") == b"4"  # 2 + 1 + 1: not 2 + 2 + 2

@@ -29,7 +29,7 @@ def test_ingest_run_turns_dropped_seeds_into_records_and_ctrl_c_leaves_no_proces
         for seed in SEEDS:
             shutil.copy(seed, tmp_path / "inbox" / seed.name)
         wait_until(lambda: len(list((tmp_path / "records").glob("*.json"))) == 5, 60,
-                   "five records:\n" + (tmp_path / "run.log").read_text())
+                   lambda: "five records:\n" + (tmp_path / "run.log").read_text())
         assert (tmp_path / ".ingest" / "appendonly.aof").exists()
     finally:
         run.send_signal(signal.SIGINT)  # what Ctrl-C sends
@@ -83,11 +83,11 @@ def test_ingest_run_restarts_its_redis_after_kill_9_and_every_file_ends_as_one_o
         first.kill()
         write_articles(tmp_path / "inbox", 20, prefix="during")  # dropped while Redis is down
         wait_until(lambda: (second := _embedded_redis(run)) is not None and second.pid != first.pid, 30,
-                   "a new redis-server:\n" + (tmp_path / "run.log").read_text())
+                   lambda: "a new redis-server:\n" + (tmp_path / "run.log").read_text())
         assert (tmp_path / ".ingest" / "redis.url").read_text() == url  # same port, same data
         write_articles(tmp_path / "inbox", 20, prefix="after")
         wait_until(lambda: len(list(records.glob("*.json"))) == 60, 120,
-                   "60 records after the restart:\n" + (tmp_path / "run.log").read_text()[-3000:])
+                   lambda: "60 records after the restart:\n" + (tmp_path / "run.log").read_text()[-3000:])
         time.sleep(1)
         names = sorted(json.loads(p.read_text())["source"]["name"] for p in records.glob("*.json"))
         assert len(names) == len(set(names)) == 60
@@ -132,7 +132,7 @@ def test_a_second_ingest_run_in_the_same_folder_exits_1_naming_the_first_which_k
         assert f"another `ingest run` (pid {first.pid}) already uses the state folder" in second.stderr
         shutil.copy(SEEDS[0], tmp_path / "inbox" / SEEDS[0].name)
         wait_until(lambda: len(list((tmp_path / "records").glob("*.json"))) == 1, 60,
-                   "the first one's record:\n" + (tmp_path / "run.log").read_text())
+                   lambda: "the first one's record:\n" + (tmp_path / "run.log").read_text())
     finally:
         first.send_signal(signal.SIGINT)
         first.wait(60)

@@ -94,7 +94,7 @@ def test_a_failure_logs_one_text_line_naming_its_id_file_kind_and_reason(redis_u
         service.start_worker()
         service.start_watcher()
         (service.inbox / "empty.txt").write_bytes(b"")
-        wait_until(lambda: service.failures_list(), 60, "the failure record:\n" + service.log_text("worker"))
+        wait_until(lambda: service.failures_list(), 60, lambda: "the failure record:\n" + service.log_text("worker"))
         failure = service.failures_list()[0]
         wait_until(lambda: failure["id"] in service.log_text("worker"), 10, "the failure id in the worker log")
         [line] = [line for line in service.log_text("worker").splitlines() if failure["id"] in line]

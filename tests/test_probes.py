@@ -96,7 +96,7 @@ def test_the_workers_health_reads_redis_through_a_probe(redis_url: str, tmp_path
     client = redis.Redis.from_url(redis_url)
     try:
         service.start_worker(concurrency=1)
-        wait_until(lambda: _health(port) == 200, 60, "the worker's /healthz:\n" + service.log_text("worker"))
+        wait_until(lambda: _health(port) == 200, 60, lambda: "the worker's /healthz:\n" + service.log_text("worker"))
         names = [entry["name"] for entry in client.client_list()]
     finally:
         service.stop_all()

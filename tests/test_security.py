@@ -72,7 +72,9 @@ def test_crafted_messages_naming_paths_write_nothing_outside_the_records_and_bec
             app.send_task("ingest.process_file", args=[message], queue="ingest")
         service.start_worker()
         service.wait_for_records(1)
-        wait_until(lambda: len(service.failures_list()) == 2, 30, "two failure records:\n" + service.log_text("worker"))
+        wait_until(lambda: len(service.failures_list()) == 2, 30, lambda: "two failure records:\n" + service.log_text("worker"))
+        # their dead letters follow the files: stopped before, a pool process never writes them
+        wait_until(lambda: redis_client.hlen("ingest:dead") == 2, 30, "two dead letters")
     finally:
         app.close()
         service.stop_all()
@@ -98,7 +100,9 @@ def test_a_link_planted_at_a_record_path_ends_the_file_as_one_failure_naming_it(
     try:
         app.send_task("ingest.process_file", args=[make_message(source, data)], queue="ingest")
         service.start_worker()
-        wait_until(lambda: service.failures_list(), 60, "a failure record:\n" + service.log_text("worker"))
+        wait_until(lambda: service.failures_list(), 60, lambda: "a failure record:\n" + service.log_text("worker"))
+        # its dead letter follows the file: stopped before, the pool process never writes it
+        wait_until(lambda: redis_client.hlen("ingest:dead") == 1, 30, "a dead letter")
     finally:
         app.close()
         service.stop_all()

@@ -78,7 +78,7 @@ def test_status_counts_dead_letters_by_kind_and_the_failure_records_folder(redis
         service.start_watcher()
         (service.inbox / "empty.txt").write_bytes(b"")
         (service.inbox / "image.txt").write_bytes(PNG)
-        wait_until(lambda: client.hlen("ingest:dead") == 2, 60, "two dead letters:\n" + service.log_text("worker"))
+        wait_until(lambda: client.hlen("ingest:dead") == 2, 60, lambda: "two dead letters:\n" + service.log_text("worker"))
         shown = _status(service)
     finally:
         service.stop_all()
@@ -103,7 +103,7 @@ def test_web_counters_count_the_taking_list_in_the_depth_and_show_the_oldest_age
 
     try:
         service.start("web", "web")
-        wait_until(lambda: counters() is not None, 30, f"the web view:\n{service.log_text('web')}")
+        wait_until(lambda: counters() is not None, 30, lambda: f"the web view:\n{service.log_text('web')}")
         _strand_one_message(service, client)
         shown = counters()
     finally:

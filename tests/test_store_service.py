@@ -131,7 +131,7 @@ def test_ingest_run_with_default_sinks_then_search_show_and_five_events() -> Non
         for seed in SEEDS:
             shutil.copy(seed, home / "inbox" / seed.name)
         wait_until(lambda: len(list((home / "records").glob("*.json"))) == 5, 90,
-                   "five records:\n" + (home / "run.log").read_text())
+                   lambda: "five records:\n" + (home / "run.log").read_text())
         found = ingest("search", "patriot", "--json")
         assert found.returncode == 0, found.stderr
         names = {json.loads(line)["id"]: line for line in found.stdout.splitlines()}

@@ -58,7 +58,7 @@ def service(redis_server, postgres_server, tmp_path_factory: pytest.TempPathFact
         svc.start_worker()
         svc.start_watcher()
         svc.start("web", "web")
-        wait_until(lambda: _status(svc.url + "/api/counters") == 200, 30, f"the web view:\n{svc.log_text('web')}")
+        wait_until(lambda: _status(svc.url + "/api/counters") == 200, 30, lambda: f"the web view:\n{svc.log_text('web')}")
         yield svc
     finally:
         svc.stop_all()
