@@ -81,3 +81,30 @@ def test_state_dir_is_private_and_its_files_owner_only(tmp_path: Path) -> None:
     files = {path.name: stat.S_IMODE(path.stat().st_mode) for path in state.iterdir()}
     assert {"appendonly.aof", "dump.rdb", "redis.conf", "redis.password"} <= set(files)
     assert set(files.values()) == {0o600}, files
+
+
+def _squatted() -> socket.socket:
+    """A port another process holds (listening), as one may take a port we found free."""
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", 0))
+    squatter.listen()
+    return squatter
+
+
+def test_a_port_taken_between_finding_it_free_and_binding_it_is_replaced_by_another(tmp_path: Path) -> None:
+    with _squatted() as squatter:
+        server = EmbeddedRedis(tmp_path)  # finds a free port ...
+        server.port = squatter.getsockname()[1]  # ... which another process takes meanwhile
+        with server:
+            assert server.port != squatter.getsockname()[1]
+            assert redis.Redis.from_url(server.url).ping()
+            assert running_embedded_url(tmp_path) == server.url
+
+
+def test_a_configured_port_in_use_is_an_error_naming_it(tmp_path: Path) -> None:
+    from worker.service.embedded import PortTaken
+
+    with _squatted() as squatter:
+        port = squatter.getsockname()[1]
+        with pytest.raises(PortTaken, match=f"could not bind 127.0.0.1:{port}: another process has it"):
+            EmbeddedRedis(tmp_path, port=port).start()

@@ -31,3 +31,25 @@ def test_the_embedded_postgres_opens_its_kept_data_after_the_state_folder_was_de
     finally:
         first.stop()
         shutil.rmtree(home, ignore_errors=True)
+
+
+def test_a_port_taken_between_finding_it_free_and_binding_it_is_replaced_by_another(tmp_path: Path) -> None:
+    """Another process took the port the store found free before its server could bind it: the
+    server started on that port exits, and the store starts on another instead of failing."""
+    import socket
+
+    from worker.store.embedded import remove_store
+
+    state = tmp_path / "state"
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        server = EmbeddedPostgres(state)
+        server.port = squatter.getsockname()[1]
+        try:
+            with psycopg.connect(server.start(timeout=60), autocommit=True) as conn:
+                assert conn.execute("SELECT 1").fetchone() == (1,)
+            assert server.port != squatter.getsockname()[1]
+        finally:
+            server.stop()
+            remove_store(state)

@@ -64,6 +64,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def logged_since(logfile: Path, offset: int) -> bytes:
+    """What a server wrote to its log file after ``offset`` (its size before this start)."""
+    try:
+        with open(logfile, "rb") as handle:
+            handle.seek(offset)
+            return handle.read(1 << 20)
+    except OSError:
+        return b""
+
+
 def die_with_parent() -> None:
     """Run in the child before exec: on Linux, get SIGTERM when the parent dies."""
     with contextlib.suppress(Exception):
@@ -92,6 +102,10 @@ def private_dir(folder: Path) -> None:
         folder.chmod(0o700)
 
 
+class PortTaken(RuntimeError):
+    """The server could not bind its port: another process has it."""
+
+
 class EmbeddedServer:
     """What every server we start shares: one child process, a URL file in the state folder
     while it runs, a graceful stop signal with a kill after ``timeout``, use as a context."""
@@ -100,9 +114,28 @@ class EmbeddedServer:
     stop_signal = signal.SIGTERM
     state_dir: Path
     process: subprocess.Popen[bytes] | None
+    port: int
+    port_chosen = False  # by us (``free_port``), not configured: another one will do as well
 
     def start(self) -> str:
         raise NotImplementedError
+
+    def _on_a_free_port(self, start_once: Callable[[], str]) -> str:
+        """``start_once``, again on another port when a port we chose was taken in the moment
+        between finding it free and the server binding it (a port given, or one a running
+        service's clients already know, is never changed: then ``PortTaken``)."""
+        for attempt in range(1, 4):
+            try:
+                url = start_once()
+            except PortTaken:
+                if not self.port_chosen or attempt == 3:
+                    raise
+                taken, self.port = self.port, free_port()
+                log.warning("port %d was taken before the server could bind it; trying %d", taken, self.port)
+                continue
+            self.port_chosen = False  # a restart must keep the URL its clients have
+            return url
+        raise AssertionError("unreachable")
 
     def stop(self, timeout: float = 10.0) -> None:
         """Ask the server to shut down cleanly; kill it if it does not go."""
@@ -147,6 +180,7 @@ class EmbeddedRedis(EmbeddedServer):
     def __init__(self, state_dir: Path, *, port: int | None = None, appendonly: bool = True) -> None:
         self.state_dir = Path(state_dir).resolve()
         self.port = port or free_port()
+        self.port_chosen = port is None
         self.appendonly = appendonly
         self.process: subprocess.Popen[bytes] | None = None
         self._password: str | None = None
@@ -188,12 +222,17 @@ class EmbeddedRedis(EmbeddedServer):
         ])
 
     def start(self, timeout: float = 10.0) -> str:
+        return self._on_a_free_port(lambda: self._start(timeout))
+
+    def _start(self, timeout: float) -> str:
         private_dir(self.state_dir)
         for name in PRIVATE_FILES:
             with contextlib.suppress(FileNotFoundError):
                 (self.state_dir / name).chmod(0o600)
         conf = self.state_dir / "redis.conf"
         write_private(conf, self._config())
+        logfile = self.state_dir / "redis.log"
+        logged = logfile.stat().st_size if logfile.exists() else 0
         self.process = subprocess.Popen(
             [redis_server_binary(), str(conf)],
             stdin=subprocess.DEVNULL,
@@ -206,7 +245,10 @@ class EmbeddedRedis(EmbeddedServer):
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited at start; see {self.state_dir / 'redis.log'}")
+                self.process = None
+                if b"Address already in use" in logged_since(logfile, logged):
+                    raise PortTaken(f"redis-server could not bind 127.0.0.1:{self.port}: another process has it")
+                raise RuntimeError(f"redis-server exited at start; see {logfile}")
             try:
                 # The server answers LOADING while it replays its AOF: wait for a real PONG.
                 if client.ping():

@@ -24,7 +24,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from ..service.embedded import EmbeddedServer, die_with_parent, free_port, server_for
+from ..service.embedded import EmbeddedServer, PortTaken, die_with_parent, free_port, logged_since, server_for
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,7 @@ class EmbeddedPostgres(EmbeddedServer):
     def __init__(self, state_dir: Path, *, port: int | None = None) -> None:
         self.state_dir = Path(state_dir).resolve()
         self.port = port or free_port()
+        self.port_chosen = port is None
         self.process: subprocess.Popen[bytes] | None = None
         self.account = _run_as()
         self.home = self.state_dir / "postgres"
@@ -150,9 +151,22 @@ class EmbeddedPostgres(EmbeddedServer):
             pwfile.unlink(missing_ok=True)
 
     def start(self, timeout: float = 20.0) -> str:
+        return self._on_a_free_port(lambda: self._start(timeout))
+
+    def _port_taken(self, logged: int) -> bool:
+        """Our server exited for want of its port (then whatever answered there was another's)."""
+        if self.process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(2)  # a server that cannot bind exits at once
+            if self.process.poll() is None:
+                return False
+        return b"Address already in use" in logged_since(self.home / "postgres.log", logged)
+
+    def _start(self, timeout: float) -> str:
         import psycopg
 
         self._init()
+        logged = (self.home / "postgres.log").stat().st_size if (self.home / "postgres.log").exists() else 0
         logfile = open(self.home / "postgres.log", "ab")
         self.process = subprocess.Popen(
             [str(bin_dir() / "postgres"), "-D", str(self.data), "-h", "127.0.0.1", "-p", str(self.port),
@@ -166,6 +180,9 @@ class EmbeddedPostgres(EmbeddedServer):
         admin = self.url.rsplit("/", 1)[0] + "/postgres"
         while True:
             if self.process.poll() is not None:
+                if self._port_taken(logged):
+                    self.process = None
+                    raise PortTaken(f"postgres could not bind 127.0.0.1:{self.port}: another process has it")
                 raise RuntimeError(f"postgres exited at start; see {self.home / 'postgres.log'}")
             try:
                 with psycopg.connect(admin, connect_timeout=2, autocommit=True) as conn:
@@ -174,6 +191,9 @@ class EmbeddedPostgres(EmbeddedServer):
                 break
             except psycopg.OperationalError as exc:
                 if "password authentication failed" in str(exc):
+                    if self._port_taken(logged):  # another server answered on the port we chose
+                        self.process = None
+                        raise PortTaken(f"postgres could not bind 127.0.0.1:{self.port}: another process has it") from None
                     self.stop()
                     raise RuntimeError(
                         f"the PostgreSQL data in {self.data} was made with another password than "
