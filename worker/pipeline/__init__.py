@@ -30,7 +30,7 @@ from ..models import (
 )
 from ..settings import Settings
 from .budget import Deadline, first_words, too_long
-from .dedupe import DedupIndex
+from .dedupe import DedupIndex, Entry
 from .enrich import enrich
 from .normalise import normalise
 from .normalise.rules import load_rules
@@ -115,7 +115,27 @@ def process_document(
     deadline: Deadline | None = None,
 ) -> Outcome:
     """One parsed document through normalise, dedupe, enrich and stories, within the word
-    limit and the time budget of one article (see ``budget.py``)."""
+    limit and the time budget of one article (see ``budget.py``).
+
+    Dedupe indexes an original before enrichment: if the article then ends as a failure record
+    or raises (whatever ``on_error`` makes of it, or a retry), its entry is withdrawn here, the
+    one place both pass, so no later copy is linked to a record never written. A Redis error
+    withdrawing it propagates (the message is retried)."""
+    entered: list[Entry] = []
+    outcome: Outcome | None = None
+    try:
+        outcome = _article_outcome(source, doc, index, settings, timer, deadline, entered)
+        return outcome
+    finally:
+        if entered and not isinstance(outcome, Record):
+            index.forget(entered[0])
+
+
+def _article_outcome(
+    source: SourceFile, doc: Document, index: DedupIndex, settings: Settings, timer: _Timer,
+    deadline: Deadline | None, entered: list[Entry],
+) -> Outcome:
+    """``process_document``'s work; the article's own dedup entry, once made, is put in ``entered``."""
     src = article_source(source, doc)
     rid = record_id(source.sha256, doc.line)
     check = (deadline or Deadline(settings.article_seconds)).check
@@ -127,7 +147,9 @@ def process_document(
             article = normalise(doc, load_rules(settings.boilerplate_file))
         check("normalise")
         with timer.stage("dedupe"):
-            dedup = index.check_and_insert(index.fingerprint(article), rid)
+            dedup, entry = index.check_and_insert_entry(index.fingerprint(article), rid)
+        if entry is not None:
+            entered.append(entry)
         # A long body is kept whole; enrichment reads its first words (the record says so).
         window = first_words(article.body, settings.enrich_words)
         with timer.stage("enrich"):
