@@ -144,6 +144,20 @@ def test_forget_withdraws_only_the_slot_still_holding_its_record_id(index: Dedup
     assert index.check_and_insert(fp, "copy").status == "unique"
 
 
+def test_a_withdrawal_keeps_the_slices_expiry(index: DedupIndex, redis_client: redis.Redis) -> None:
+    _, entry = index.check_and_insert_entry(index.fingerprint(article(SEEDS[0].read_bytes(), "seed.txt")), "seed0")
+    index.forget(entry)
+    assert redis_client.ttl(f"{index.keys_prefix}:s:{entry.slice}") > 0
+
+
+def test_a_withdrawal_after_its_slice_expired_recreates_nothing(index: DedupIndex, redis_client: redis.Redis) -> None:
+    _, entry = index.check_and_insert_entry(index.fingerprint(article(SEEDS[0].read_bytes(), "seed.txt")), "seed0")
+    key = f"{index.keys_prefix}:s:{entry.slice}"
+    redis_client.delete(key)  # what its expiry does
+    assert not index.forget(entry)
+    assert not redis_client.exists(key)  # a key made now would never expire
+
+
 def test_a_duplicate_makes_no_entry_to_withdraw(index: DedupIndex) -> None:
     fp = index.fingerprint(article(SEEDS[3].read_bytes(), "seed.txt"))
     index.check_and_insert(fp, "seed3")
