@@ -14,6 +14,7 @@ import redis
 
 from tests.conftest import SEEDS
 from tests.crashing_stage import CRASHES, crashing
+from tests.service import jsonl_from_seeds
 from worker import pipeline
 from worker.models import Article, FailureRecord, Outcome, Record, SourceFile
 from worker.pipeline.dedupe import DedupIndex, Entry
@@ -169,3 +170,25 @@ def test_the_same_record_checked_again_gets_the_entry_it_made(index: DedupIndex)
     fp = index.fingerprint(article(SEEDS[3].read_bytes(), "seed.txt"))
     first = index.check_and_insert_entry(fp, "seed3")
     assert index.check_and_insert_entry(fp, "seed3") == first
+
+
+def test_the_records_of_a_slice_ended_by_the_tasks_time_limit_leave_no_entry(
+        index: DedupIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Celery's soft time limit met in line 43 fails the slice 41-45 whole (``test_policy``): lines
+    41 and 42, already records of this run, are delivered by none, so a copy of line 41 is new."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    real_enrich = pipeline.enrich
+
+    def enrich_until_the_limit(art, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if "Archive item 43." in art.body:
+            raise SoftTimeLimitExceeded("SoftTimeLimitExceeded()")
+        return real_enrich(art, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "enrich", enrich_until_the_limit)
+    rows = jsonl_from_seeds(45).splitlines(keepends=True)
+    data = b"".join(rows[40:])
+    [failure] = policy.run_or_fail(source(data, "feed.jsonl"), data, None, index, SETTINGS, first_line=41)
+    assert failure.error.message.startswith("SoftTimeLimitExceeded")
+    copy = outcome_of(rows[40], "line41.jsonl", index)
+    assert isinstance(copy, Record) and copy.dedup.status == "unique", copy.dedup
