@@ -30,7 +30,7 @@ from ..models import (
 )
 from ..settings import Settings
 from .budget import Deadline, first_words, too_long
-from .dedupe import DedupIndex
+from .dedupe import DedupIndex, Entry
 from .enrich import enrich
 from .normalise import normalise
 from .normalise.rules import load_rules
@@ -67,7 +67,9 @@ def run(source: SourceFile, data: bytes, index: DedupIndex, settings: Settings, 
     slice of one); each keeps its number in the whole file, and so its id.
     ``on_error``: what an unforeseen exception of one article becomes, so that the file's other
     articles still get theirs; without it the exception propagates. One raised while reading
-    the file itself (parse) always propagates: no article has a place yet.
+    the file itself (parse) always propagates: no article has a place yet. An article indexed by
+    dedupe that does not end as a record leaves no entry behind (``process_document``), nor do
+    the file's records when an exception ends the whole file.
     """
     timer = _Timer()
     deadline = Deadline(settings.article_seconds)  # a file of one article: its parse counts too
@@ -84,6 +86,19 @@ def run(source: SourceFile, data: bytes, index: DedupIndex, settings: Settings, 
                               max_articles=settings.max_articles, sliced=first_line is not None)
     except BadInput as exc:
         return [failure(source, exc, settings.enrich)]
+    entered: list[Entry] = []  # the dedup entries of this file's records so far
+    try:
+        return _each_article(source, documents, index, settings, timer, deadline, first_line, on_error, entered)
+    except Exception:
+        # Raised out of the file (the task's time limit ends the whole slice as one failure; Redis
+        # away is retried): none of its records will be delivered from this run.
+        _withdraw(index, entered, 0)
+        raise
+
+
+def _each_article(source: SourceFile, documents: list[Document | BadInput], index: DedupIndex,
+                  settings: Settings, timer: _Timer, deadline: Deadline, first_line: int | None,
+                  on_error: OnError | None, entered: list[Entry]) -> list[Outcome]:
     outcomes: list[Outcome] = []
     for doc in documents:
         if first_line is not None and first_line > 1 and doc.line is not None:
@@ -96,12 +111,20 @@ def run(source: SourceFile, data: bytes, index: DedupIndex, settings: Settings, 
         doc_timer = _Timer()  # each record's own stage times, beside the file's parse time
         doc_timer.ms = dict(timer.ms)
         try:
-            outcomes.append(process_document(source, doc, index, settings, doc_timer, deadline))
+            outcomes.append(process_document(source, doc, index, settings, doc_timer, deadline, entered))
         except Exception as exc:
             if on_error is None:
                 raise
             outcomes.append(on_error(article_source(source, doc), exc))
     return outcomes
+
+
+def _withdraw(index: DedupIndex, entered: list[Entry], start: int) -> None:
+    """Withdraw the dedup entries ``entered[start:]`` (and drop them from the list): their
+    articles will not be delivered as records. A Redis error propagates: the message is retried."""
+    while len(entered) > start:
+        index.forget(entered[-1])
+        entered.pop()
 
 
 def _renumbered(doc: Document | BadInput, line: int) -> Document | BadInput:
@@ -112,10 +135,32 @@ def _renumbered(doc: Document | BadInput, line: int) -> Document | BadInput:
 
 def process_document(
     source: SourceFile, doc: Document, index: DedupIndex, settings: Settings, timer: _Timer,
-    deadline: Deadline | None = None,
+    deadline: Deadline | None = None, entered: list[Entry] | None = None,
 ) -> Outcome:
     """One parsed document through normalise, dedupe, enrich and stories, within the word
-    limit and the time budget of one article (see ``budget.py``)."""
+    limit and the time budget of one article (see ``budget.py``).
+
+    Dedupe indexes an original before enrichment: if the article then ends as a failure record
+    or raises (whatever ``on_error`` makes of it, or a retry), its entry is withdrawn here, the
+    one place both pass, so no later copy is linked to a record never written. A Redis error
+    withdrawing it propagates (the message is retried). A record's entry is added to
+    ``entered``, for the caller to withdraw should the record not be delivered after all."""
+    entered = [] if entered is None else entered
+    made = len(entered)
+    outcome: Outcome | None = None
+    try:
+        outcome = _article_outcome(source, doc, index, settings, timer, deadline, entered)
+        return outcome
+    finally:
+        if not isinstance(outcome, Record):
+            _withdraw(index, entered, made)
+
+
+def _article_outcome(
+    source: SourceFile, doc: Document, index: DedupIndex, settings: Settings, timer: _Timer,
+    deadline: Deadline | None, entered: list[Entry],
+) -> Outcome:
+    """``process_document``'s work; the article's own dedup entry, once made, is put in ``entered``."""
     src = article_source(source, doc)
     rid = record_id(source.sha256, doc.line)
     check = (deadline or Deadline(settings.article_seconds)).check
@@ -127,7 +172,9 @@ def process_document(
             article = normalise(doc, load_rules(settings.boilerplate_file))
         check("normalise")
         with timer.stage("dedupe"):
-            dedup = index.check_and_insert(index.fingerprint(article), rid)
+            dedup, entry = index.check_and_insert_entry(index.fingerprint(article), rid)
+        if entry is not None:
+            entered.append(entry)
         # A long body is kept whole; enrichment reads its first words (the record says so).
         window = first_words(article.body, settings.enrich_words)
         with timer.stage("enrich"):

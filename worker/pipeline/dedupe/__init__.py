@@ -13,13 +13,16 @@ Two tests, both against one index in Redis shared by every worker:
 ``fingerprint`` is pure; ``DedupIndex.check_and_insert`` asks Redis and records the article in
 one atomic step (``index.lua``), so two workers handling two copies at the same moment can never
 both see themselves as the original. Only originals are indexed: a duplicate is reported and
-left out, so the index holds one entry per story.
+left out, so the index holds one entry per story. An original that then ends as a failure (its
+enrichment ran out of time, or raised) is withdrawn (``DedupIndex.forget``, ``forget.lua``): no
+record carries its id, so no later copy may be linked to it.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
@@ -102,6 +105,16 @@ def _lead_hasher(shingle_size: int) -> MinHasher:
 
 
 _SCRIPT = resources.files(__package__).joinpath("index.lua").read_text()
+_FORGET = resources.files(__package__).joinpath("forget.lua").read_text()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """Where an original's entry went in the index (time slice and slot): what ``forget`` takes."""
+
+    record_id: str
+    slice: int
+    slot: int
 
 
 class DedupIndex:
@@ -156,6 +169,7 @@ class DedupIndex:
         self.entries_per_bucket = entries_per_bucket
         self.lead_words = lead_words
         self._script = redis.register_script(_SCRIPT)
+        self._forget = redis.register_script(_FORGET)
 
     @classmethod
     def from_settings(cls, redis: Redis, settings: Settings) -> DedupIndex:
@@ -180,9 +194,14 @@ class DedupIndex:
         The same ``record_id`` checked again comes back ``unique`` (a record never duplicates
         itself), so a retried task gets the same answer.
         """
+        return self.check_and_insert_entry(fp, record_id)[0]
+
+    def check_and_insert_entry(self, fp: Fingerprint, record_id: str) -> tuple[DedupResult, Entry | None]:
+        """``check_and_insert``, and the article's own entry for ``forget``: the one just made,
+        or made by an earlier run of the same ``record_id``; None for a duplicate (it makes none)."""
         if len(record_id.encode()) > ID_MAX:
             raise ValueError(f"record ids longer than {ID_MAX} bytes cannot be indexed: {record_id!r}")
-        status, original, similarity = self._script(args=[
+        status, original, similarity, *where = self._script(args=[
             self.keys_prefix, record_id, self.ttl, self.slice_seconds,
             self.near_threshold, self.containment_threshold,
             fp.shingles, fp.signature, fp.keys, MIN_CONTAINMENT_SHINGLES, MIN_CONTAINMENT_JACCARD, ID_MAX,
@@ -191,12 +210,21 @@ class DedupIndex:
             (self.lead_words or 2**31) - self.hasher.shingle_size + 1, TEASER_MIN_JACCARD,
         ])
         if status == 0:
-            return DedupResult(status="unique")
+            return DedupResult(status="unique"), Entry(record_id, *where)
         return DedupResult(
             status=_STATUS[status],
             duplicate_of=original.decode() if isinstance(original, bytes) else original,
             similarity=round(float(similarity), 4),
-        )
+        ), None
+
+    def forget(self, entry: Entry) -> bool:
+        """Withdraw an original's entry, in one atomic step: its article ended as a failure, so
+        no later look-up may return it (a copy seen afterwards is then the original). Only the
+        slot still holding ``entry.record_id`` is touched; False if there was none (expired, or
+        withdrawn already). A Redis error propagates: the caller's message is retried."""
+        return bool(self._forget(args=[
+            self.keys_prefix, entry.slice, entry.slot, entry.record_id, ID_MAX, self.hasher.num_perm,
+        ]))
 
 
 def trusts_containment(jaccard: float, shingles_a: int, shingles_b: int, lead_bands: int, shingle_size: int) -> bool:
@@ -216,4 +244,4 @@ def band_count(keys: bytes) -> int:
     return max(0, len(keys) // ENTRY - 1)
 
 
-__all__ = ["DedupIndex", "Fingerprint", "fingerprint", "fold", "band_count", "trusts_containment"]
+__all__ = ["DedupIndex", "Entry", "Fingerprint", "fingerprint", "fold", "band_count", "trusts_containment"]

@@ -8,6 +8,7 @@
 --            number (1-based) is the article's short id within the slice. A slot holds
 --            >I4 insert time, >I4 distinct shingles, 8 bytes of the exact hash, B id length,
 --            the id padded to IDMAX bytes, then the stored signature (one byte per MinHash bin).
+--            An insert time of 0 marks a withdrawn slot (forget.lua): no look-up returns it.
 --   P:b:e    hash of buckets: field = >I4 bucket number n, value = 6-byte entries: 3 check
 --            bytes of a band key (or of the exact hash), then the >I3 slot number, where
 --            n = (first 4 bytes of the key) mod P:g:e. One HMGET reads every band's bucket of a
@@ -33,7 +34,9 @@
 --       bands a teaser must share, min shingles of a teaser, min jaccard for a teaser's
 --       containment.
 -- Returns {status, id of the original, similarity as a string}; status 0 unique,
--- 1 exact duplicate, 2 near duplicate.
+-- 1 exact duplicate, 2 near duplicate. A unique article's reply adds the slice and slot of its
+-- own entry (the one just made, or, for the same record id checked again, the one it made
+-- before), for forget.lua should the article end as a failure; a duplicate makes none.
 
 local P = ARGV[1]
 local rid = ARGV[2]
@@ -130,6 +133,9 @@ local function slot(e, n, with_sig)
     return nil
   end
   local t, sh = struct.unpack('>I4I4', raw)
+  if t == 0 then
+    return nil  -- withdrawn (forget.lua): its article ended as a failure
+  end
   local len = string.byte(raw, 17)
   return t, sh, string.sub(raw, 18, 17 + len), with_sig and string.sub(raw, head + 1) or string.sub(raw, 9, 16)
 end
@@ -179,7 +185,7 @@ for _, s in ipairs(slices) do
     local t, _, id, hash = slot(s[1], n, false)
     if t and now - t < ttl and hash == digest then
       if id == rid then
-        return {0, rid, '1'}
+        return {0, rid, '1', s[1], n}
       end
       return {1, id, '1'}
     end
@@ -282,7 +288,7 @@ if n == 1 then
   redis.call('EXPIREAT', skey, expire_at)
 end
 if n >= 16777216 then  -- slot numbers are 3 bytes: a slice this full checks but indexes no more
-  return {0, rid, '1'}
+  return {0, rid, '1', cur, n}
 end
 local packed = string.char(math.floor(n / 65536), math.floor(n / 256) % 256, n % 256)
 -- Append this article's entries to its buckets (two bands may share one) in one HSET.
@@ -311,4 +317,4 @@ redis.call('HSET', bkey, unpack(args))
 if n == 1 then
   redis.call('EXPIREAT', bkey, expire_at)
 end
-return {0, rid, '1'}
+return {0, rid, '1', cur, n}
