@@ -20,13 +20,19 @@ CRASHES = "Crashes enrichment"
 MESSAGE = "RuntimeError: injected fault: enrichment raises on this article"
 
 
-def crashing(enrich: Callable[..., Any]) -> Callable[..., Any]:
+def raising(enrich: Callable[..., Any], when: Callable[[Any], bool], error: BaseException) -> Callable[..., Any]:
+    """``enrich``, raising ``error`` on each article ``when`` says."""
     @functools.wraps(enrich)
     def enrich_or_raise(article: Any, *args: Any, **kwargs: Any) -> Any:
-        if article.title == CRASHES:
-            raise RuntimeError("injected fault: enrichment raises on this article")
+        if when(article):
+            raise error
         return enrich(article, *args, **kwargs)
     return enrich_or_raise
+
+
+def crashing(enrich: Callable[..., Any]) -> Callable[..., Any]:
+    return raising(enrich, lambda article: article.title == CRASHES,
+                   RuntimeError("injected fault: enrichment raises on this article"))
 
 
 if __name__ == "__main__":

@@ -178,14 +178,10 @@ def test_the_records_of_a_slice_ended_by_the_tasks_time_limit_leave_no_entry(
     41 and 42, already records of this run, are delivered by none, so a copy of line 41 is new."""
     from celery.exceptions import SoftTimeLimitExceeded
 
-    real_enrich = pipeline.enrich
+    from tests.crashing_stage import raising
 
-    def enrich_until_the_limit(art, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if "Archive item 43." in art.body:
-            raise SoftTimeLimitExceeded("SoftTimeLimitExceeded()")
-        return real_enrich(art, *args, **kwargs)
-
-    monkeypatch.setattr(pipeline, "enrich", enrich_until_the_limit)
+    monkeypatch.setattr(pipeline, "enrich", raising(pipeline.enrich, lambda art: "Archive item 43." in art.body,
+                                                    SoftTimeLimitExceeded("SoftTimeLimitExceeded()")))
     rows = jsonl_from_seeds(45).splitlines(keepends=True)
     data = b"".join(rows[40:])
     [failure] = policy.run_or_fail(source(data, "feed.jsonl"), data, None, index, SETTINGS, first_line=41)

@@ -123,16 +123,10 @@ def test_the_tasks_time_limit_met_in_one_article_fails_the_whole_slice_not_that_
     next ones would run on into the hard limit, which kills the process."""
     from celery.exceptions import SoftTimeLimitExceeded
 
-    from worker import pipeline
+    from tests.crashing_stage import raising
 
-    real_enrich = pipeline.enrich
-
-    def enrich_until_the_limit(article, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if "Archive item 42." in article.body:
-            raise SoftTimeLimitExceeded("SoftTimeLimitExceeded()")
-        return real_enrich(article, *args, **kwargs)
-
-    monkeypatch.setattr(pipeline, "enrich", enrich_until_the_limit)
+    monkeypatch.setattr(pipeline, "enrich", raising(pipeline.enrich, lambda article: "Archive item 42." in article.body,
+                                                    SoftTimeLimitExceeded("SoftTimeLimitExceeded()")))
     settings = Settings(enrich="fast")
     data = b"".join(jsonl_from_seeds(45).splitlines(keepends=True)[40:])  # lines 41-45
     [failure] = policy.run_or_fail(source(data, "feed.jsonl"), data, None,
